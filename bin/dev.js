@@ -1,0 +1,6 @@
+#!/usr/bin/env node
+// Same as run.js, with oclif's development mode (more detailed errors). Build first: npm run build.
+import { execute } from '@oclif/core'
+
+await execute({ development: true, dir: import.meta.url })
+process.exit(process.exitCode ?? 0)

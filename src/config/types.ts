@@ -1,0 +1,106 @@
+/**
+ * The resolved configuration every command works from. `loadConfig` (src/config/load.ts) turns a
+ * config file (or none), environment variables and global flags into one `ResolvedConfig`; nothing
+ * else reads config files or `ES_*` variables.
+ */
+
+export interface ResolvedConfig {
+  /** Where the config came from (absolute path), or undefined in zero-config use. */
+  source?: string
+  kafka: KafkaConnection
+  schemaRegistry?: { url: string; username?: string; password?: string }
+  services: Record<string, ServiceConfig>
+}
+
+export interface KafkaConnection {
+  brokers: string[]
+  clientId: string
+  /** Connection timeout; an unreachable broker fails within it with exit 4. Default 10 s. */
+  connectionTimeoutMs: number
+  requestTimeoutMs: number
+  ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean }
+  /** Secrets are resolved from environment variables at load time and redacted in `--verbose`. */
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+}
+
+export interface ServiceConfig {
+  name: string
+  streams: Record<StreamName, string[]>
+  /** How keys and values are turned into bytes and back. */
+  codec: { key: CodecSpec; value: CodecSpec }
+  envelope: EnvelopeSpec
+  /** Command types the service accepts, by type name. */
+  commands: Record<string, CommandSpec>
+  /** Event types that mean "the command was rejected" (send-command --wait exits 1 on these). */
+  rejections: string[]
+  projections: Record<string, ProjectionSpec>
+}
+
+export type StreamName = 'commands' | 'events' | 'snapshots'
+
+export type CodecSpec =
+  | { type: 'string' }
+  | { type: 'bytes' }
+  | { type: 'json' }
+  /** Raw Avro binary datum, schema from a local .avsc (path resolved against the config file). */
+  | { type: 'avro'; schema: string }
+  /** Confluent framing: 0x00, 4-byte schema id, datum; schemas from the registry. */
+  | { type: 'avro-confluent' }
+  /** Avro single-object encoding: C3 01, 8-byte CRC-64-AVRO fingerprint (LE), datum. */
+  | { type: 'avro-single-object'; schemas?: string[]; schemaTopic?: string }
+
+/**
+ * Where each part of a message lives. A locator is a small pipeline, stages separated by `|`:
+ *   `$.data.value_id`            a JSON path into the decoded value
+ *   `key`                        the record key (decoded with the key codec)
+ *   `header:__TypeId__`          a header, as UTF-8 text
+ *   `topic` / `timestamp`        the record's topic, or its timestamp (ms)
+ *   `$.details | json`           a JSON document inside a string field, parsed
+ *   `$.details | json | $.x`     …and a path into it
+ *   `header:__TypeId__ | simple-name`  `com.acme.FundsDeposited` → `FundsDeposited`
+ * Undefined locators fall back to the defaults in `defaultEnvelope`.
+ */
+export interface EnvelopeSpec {
+  type: string
+  id: string
+  causationId: string
+  correlationId?: string
+  aggregateId: string
+  version: string
+  timestamp: string
+  payload: string
+  /** Extra fields written when encoding a command, e.g. `{"type": "command"}` for seed 003. */
+  commandDefaults?: Record<string, unknown>
+}
+
+export interface CommandSpec {
+  /** A JSON Schema for the command's payload. */
+  schema?: Record<string, unknown>
+  /** Where the record key comes from when `--key` is absent: a locator into the payload. */
+  key?: string
+}
+
+export interface ProjectionSpec {
+  name: string
+  /** A built-in reducer name (`latest`, `merge`, `count`, `collect`) or a module path. */
+  reducer: string
+  /** Streams or topics to fold; default the service's events stream. */
+  source: string[]
+  readModel?: ReadModelSpec
+}
+
+export type ReadModelSpec =
+  | { type: 'sqlite'; file: string; table: string; key?: string; columns?: Record<string, string> }
+  | { type: 'postgres'; url: string; table: string; key?: string; columns?: Record<string, string> }
+  | { type: 'http'; url: string; listUrl?: string }
+  | { type: 'topic'; topic: string }
+
+export const defaultEnvelope: EnvelopeSpec = {
+  type: '$.type',
+  id: '$.id',
+  causationId: '$.causationId',
+  aggregateId: 'key',
+  version: '$.version',
+  timestamp: '$.timestamp',
+  payload: '$',
+}

@@ -1,0 +1,67 @@
+/**
+ * Where output goes. stdout carries data only; warnings, progress and diagnostics go to stderr.
+ * Colour is decided once: on only when wanted, `NO_COLOR` is unset and stdout is a terminal.
+ */
+import { Chalk, type ChalkInstance } from 'chalk'
+
+export interface OutputOptions {
+  color: boolean
+  verbose: boolean
+  json: boolean
+  stdout?: NodeJS.WriteStream
+  stderr?: NodeJS.WriteStream
+  env?: NodeJS.ProcessEnv
+}
+
+export interface Output {
+  readonly paint: ChalkInstance
+  readonly colorEnabled: boolean
+  readonly verbose: boolean
+  readonly json: boolean
+  /** True when stderr is a terminal and progress may be drawn. */
+  readonly progressEnabled: boolean
+  /** One line of data on stdout. */
+  data(line: string): void
+  /** A warning on stderr. */
+  warn(message: string): void
+  /** A status line on stderr (suppressed under --json). */
+  info(message: string): void
+  /** A diagnostic on stderr, only with --verbose. */
+  debug(message: string): void
+  errorLabel(label: string): string
+}
+
+export function createOutput(options: OutputOptions): Output {
+  const stdout = options.stdout ?? process.stdout
+  const stderr = options.stderr ?? process.stderr
+  const env = options.env ?? process.env
+  const colorEnabled = options.color && !('NO_COLOR' in env && env.NO_COLOR !== '') && Boolean(stdout.isTTY)
+  const paint = new Chalk({ level: colorEnabled ? 1 : 0 })
+  return {
+    paint,
+    colorEnabled,
+    verbose: options.verbose,
+    json: options.json,
+    progressEnabled: Boolean(stderr.isTTY) && !options.json,
+    data: (line) => {
+      stdout.write(`${line}\n`)
+    },
+    warn: (message) => {
+      stderr.write(`${paint.yellow('warning')} ${message}\n`)
+    },
+    info: (message) => {
+      if (!options.json) stderr.write(`${message}\n`)
+    },
+    debug: (message) => {
+      if (options.verbose) stderr.write(`${paint.dim(`[debug] ${redact(message)}`)}\n`)
+    },
+    errorLabel: (label) => paint.red(`${label}:`),
+  }
+}
+
+/** Hides passwords in URLs and `password`/`secret`-like fields before anything is logged. */
+export function redact(text: string): string {
+  return text
+    .replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@')
+    .replace(/("?(?:password|secret|token|sasl_password)"?\s*[:=]\s*)("[^"]*"|[^\s,}]+)/gi, '$1"***"')
+}
