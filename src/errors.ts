@@ -101,7 +101,8 @@ export function nearMatches(name: string, candidates: Iterable<string>, max = 3)
     const distance = editDistance(name.toLowerCase(), candidate.toLowerCase())
     const related =
       candidate.toLowerCase().includes(name.toLowerCase()) || name.toLowerCase().includes(candidate.toLowerCase())
-    if (related || distance <= Math.max(2, Math.floor(name.length / 3))) scored.push([related ? 0 : distance, candidate])
+    if (related || distance <= Math.max(2, Math.floor(name.length / 3)))
+      scored.push([related ? 0 : distance, candidate])
   }
   return scored
     .sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]))

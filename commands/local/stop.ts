@@ -17,7 +17,11 @@ export default class LocalStop extends EsCommand<StopResult> {
   async run(): Promise<StopResult> {
     const { flags } = await this.parse(LocalStop)
     const result = { port: flags.port, ...(await stopBroker({ port: flags.port })) }
-    this.out.info(result.wasRunning ? `stopped Kafka on port ${flags.port} (pid ${result.pid})` : `no local Kafka was running on port ${flags.port}`)
+    this.out.info(
+      result.wasRunning
+        ? `stopped Kafka on port ${flags.port} (pid ${result.pid})`
+        : `no local Kafka was running on port ${flags.port}`,
+    )
     return result
   }
 }

@@ -7,9 +7,11 @@ import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig } from '../config/load.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { EsError, ExitCode, InternalError, UsageError } from '../errors.js'
-import { type Output, createOutput } from '../render/output.js'
+import { createOutput, type Output } from '../render/output.js'
 
+// biome-ignore lint/suspicious/noExplicitAny: mirrors oclif's own FlagOutput/ArgOutput, which it does not export
 type FlagOutput = { [name: string]: any }
+// biome-ignore lint/suspicious/noExplicitAny: as above
 type ArgOutput = { [name: string]: any }
 
 export type GlobalFlags = Interfaces.InferredFlags<(typeof EsCommand)['baseFlags']>
@@ -43,6 +45,9 @@ export abstract class EsCommand<Result> extends Command {
       helpGroup: 'GLOBAL',
     }),
   }
+
+  /** What the command returns is its `--json` contract. */
+  abstract override run(): Promise<Result>
 
   private globalFlags?: GlobalFlags
   private resolvedConfig?: ResolvedConfig
@@ -104,7 +109,10 @@ export abstract class EsCommand<Result> extends Command {
 export function toEsError(error: unknown): EsError {
   if (error instanceof EsError) return error
   const e = error as Error & { oclif?: { exit?: number }; code?: string }
-  if (e?.oclif?.exit === ExitCode.usage || /^(Nonexistent flag|Unexpected argument|Expected|Missing required|Parsing --)/.test(e?.message ?? '')) {
+  if (
+    e?.oclif?.exit === ExitCode.usage ||
+    /^(Nonexistent flag|Unexpected argument|Expected|Missing required|Parsing --)/.test(e?.message ?? '')
+  ) {
     const message = (e.message ?? String(e)).split('\n')[0]
     return new UsageError(message, { code: 'USAGE', suggestion: 'see --help' })
   }

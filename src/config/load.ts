@@ -84,7 +84,10 @@ export function resolveConfig(raw: Record<string, unknown>, context: ResolveCont
     .filter(Boolean)
   for (const broker of brokers) {
     if (!/^[^:\s]+:\d+$/.test(broker)) {
-      throw new ConfigError(`broker address "${broker}" is not host:port`, { code: 'CONFIG_INVALID', where: at('brokers') })
+      throw new ConfigError(`broker address "${broker}" is not host:port`, {
+        code: 'CONFIG_INVALID',
+        where: at('brokers'),
+      })
     }
   }
 
@@ -114,7 +117,9 @@ export function resolveConfig(raw: Record<string, unknown>, context: ResolveCont
   const services: Record<string, ServiceConfig> = {}
   const rawServices = doc.services === undefined ? {} : asObject(doc.services, file, 'services')
   for (const [name, value] of Object.entries(rawServices)) {
-    services[name] = resolveService(name, asObject(value, file, `services.${name}`), fromFile, (p) => at(`services.${name}.${p}`))
+    services[name] = resolveService(name, asObject(value, file, `services.${name}`), fromFile, (p) =>
+      at(`services.${name}.${p}`),
+    )
   }
 
   const config: ResolvedConfig = { kafka, services }
@@ -150,12 +155,15 @@ function resolveService(
     commands[type] = (spec ?? {}) as CommandSpec
   }
   const projections: Record<string, ProjectionSpec> = {}
-  for (const [projection, value] of Object.entries((raw.projections ?? {}) as Record<string, Record<string, unknown>>)) {
+  for (const [projection, value] of Object.entries(
+    (raw.projections ?? {}) as Record<string, Record<string, unknown>>,
+  )) {
     const reducer = String(value.reducer ?? 'latest')
     const builtin = ['latest', 'merge', 'count', 'collect'].includes(reducer)
     const source = value.source === undefined ? stream('events') : ([] as unknown[]).concat(value.source).map(String)
     const spec: ProjectionSpec = { name: projection, reducer: builtin ? reducer : fromFile(reducer), source }
-    if (value.readModel !== undefined) spec.readModel = readModelSpec(value.readModel, fromFile, at(`projections.${projection}.readModel`))
+    if (value.readModel !== undefined)
+      spec.readModel = readModelSpec(value.readModel, fromFile, at(`projections.${projection}.readModel`))
     projections[projection] = spec
   }
   return {
@@ -184,24 +192,37 @@ function codecSpec(raw: unknown, fromFile: (p: string) => string, where: { file:
   }
   if (type === 'avro') {
     if (typeof spec.schema !== 'string') {
-      throw new ConfigError(`codec avro needs "schema": a path to an .avsc file at ${where.path}`, { code: 'CONFIG_INVALID', where })
+      throw new ConfigError(`codec avro needs "schema": a path to an .avsc file at ${where.path}`, {
+        code: 'CONFIG_INVALID',
+        where,
+      })
     }
     return { type, schema: fromFile(spec.schema) }
   }
   if (type === 'avro-single-object') {
     const result: CodecSpec = { type }
-    if (spec.schemas !== undefined) result.schemas = ([] as unknown[]).concat(spec.schemas).map((s) => fromFile(String(s)))
+    if (spec.schemas !== undefined)
+      result.schemas = ([] as unknown[]).concat(spec.schemas).map((s) => fromFile(String(s)))
     if (spec.schemaTopic !== undefined) result.schemaTopic = String(spec.schemaTopic)
     return result
   }
   return { type } as CodecSpec
 }
 
-function readModelSpec(raw: unknown, fromFile: (p: string) => string, where: { file: string; path: string }): ReadModelSpec {
+function readModelSpec(
+  raw: unknown,
+  fromFile: (p: string) => string,
+  where: { file: string; path: string },
+): ReadModelSpec {
   const spec = raw as Record<string, unknown>
   switch (spec?.type) {
     case 'sqlite':
-      return { ...(spec as object), type: 'sqlite', file: fromFile(String(spec.file)), table: String(spec.table) } as ReadModelSpec
+      return {
+        ...(spec as object),
+        type: 'sqlite',
+        file: fromFile(String(spec.file)),
+        table: String(spec.table),
+      } as ReadModelSpec
     case 'postgres':
     case 'http':
     case 'topic':

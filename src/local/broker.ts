@@ -3,14 +3,13 @@
  * demos and tests. State lives under `$ES_HOME/local/<port>/` (default `~/.es`): the data
  * directory, the broker's log, and `broker.json` recording the running process.
  */
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, openSync, closeSync } from 'node:fs'
+import { closeSync, existsSync, openSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, Socket } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
-import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { InternalError, UnreachableError } from '../errors.js'
 import { ensureKafkaJars, javaArgs, KAFKA_VERSION, requireTool } from './jars.js'
@@ -112,14 +111,22 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
 
   if (!existsSync(join(p.dataDir, 'meta.properties'))) {
     options.log?.(`formatting storage in ${p.dataDir}`)
-        await execFileAsync(
+    await execFileAsync(
       'java',
-      javaArgs(lib, 'kafka.tools.StorageTool', ['format', '-t', toKafkaUuid(randomUUID()), '-c', p.properties], '-Xmx256m'),
+      javaArgs(
+        lib,
+        'kafka.tools.StorageTool',
+        ['format', `--cluster-id=${toKafkaUuid(randomUUID())}`, '-c', p.properties],
+        '-Xmx256m',
+      ),
       { timeout: 120_000, env: { ...env, KAFKA_LOG4J_OPTS: '' } },
     ).catch((error) => {
-      throw new InternalError(`formatting Kafka storage in ${p.dataDir} failed: ${String(error.stderr ?? error).trim()}`, {
-        code: 'FORMAT_FAILED',
-      })
+      throw new InternalError(
+        `formatting Kafka storage in ${p.dataDir} failed: ${lastLine(String(error.stderr ?? error))}`,
+        {
+          code: 'FORMAT_FAILED',
+        },
+      )
     })
   }
 
@@ -158,10 +165,13 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
   while (!(await isListening(options.port))) {
     if (exited !== undefined) {
       await rm(p.record, { force: true })
-      throw new InternalError(`the Kafka broker exited with code ${exited} while starting: ${await logTail(p.logFile)}`, {
-        code: 'BROKER_EXITED',
-        where: { logFile: p.logFile },
-      })
+      throw new InternalError(
+        `the Kafka broker exited with code ${exited} while starting: ${await logTail(p.logFile)}`,
+        {
+          code: 'BROKER_EXITED',
+          where: { logFile: p.logFile },
+        },
+      )
     }
     if (Date.now() > deadline) {
       process.kill(pid, 'SIGKILL')
@@ -273,7 +283,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject)
     server.listen(0, '127.0.0.1', () => {
       const address = server.address()
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      )
     })
   })
 }
@@ -325,6 +337,10 @@ async function logTail(file: string): Promise<string> {
   } catch {
     return '(no log)'
   }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').pop() ?? ''
 }
 
 function sleep(ms: number): Promise<void> {

@@ -39,7 +39,10 @@ export async function requireTool(tool: 'java' | 'mvn', hint: string): Promise<v
 }
 
 /** Returns the directory holding every jar, resolving it with Maven on first use. */
-export async function ensureKafkaJars(env: NodeJS.ProcessEnv = process.env, log?: (line: string) => void): Promise<string> {
+export async function ensureKafkaJars(
+  env: NodeJS.ProcessEnv = process.env,
+  log?: (line: string) => void,
+): Promise<string> {
   const lib = kafkaLibDir(env)
   const marker = join(lib, '.complete')
   if (existsSync(marker)) return lib
@@ -53,7 +56,15 @@ export async function ensureKafkaJars(env: NodeJS.ProcessEnv = process.env, log?
   try {
     await execFileAsync(
       'mvn',
-      ['-q', '-B', '-f', pom, 'dependency:copy-dependencies', `-DoutputDirectory=${join(work, 'lib')}`, '-DincludeScope=runtime'],
+      [
+        '-q',
+        '-B',
+        '-f',
+        pom,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${join(work, 'lib')}`,
+        '-DincludeScope=runtime',
+      ],
       { timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 },
     )
   } catch (error) {

@@ -1,0 +1,44 @@
+/**
+ * Runs the real `es` binary (bin/run.js) as a child process, the way users and scripts do.
+ */
+import { spawn } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const esBin = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/run.js')
+
+export interface EsRun {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+export function runEs(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {},
+): Promise<EsRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [esBin, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`es ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\n${stderr}`))
+    }, options.timeoutMs ?? 60_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? 1, stdout, stderr })
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}

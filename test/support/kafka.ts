@@ -1,0 +1,37 @@
+/**
+ * Helpers for tests that talk to the real broker started by test/run.ts (`ES_TEST_BROKERS`).
+ * Every test uses its own topics (`uniqueTopic`) so tests never see each other's data.
+ */
+import { randomBytes } from 'node:crypto'
+import { Kafka, logLevel } from 'kafkajs'
+
+export function testBrokers(): string {
+  const brokers = process.env.ES_TEST_BROKERS
+  if (!brokers) throw new Error('ES_TEST_BROKERS is not set: run tests through `npm test` (test/run.ts)')
+  return brokers
+}
+
+export function uniqueTopic(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'es-test', brokers: testBrokers().split(','), logLevel: logLevel.NOTHING })
+}
+
+export async function createTopic(
+  name: string,
+  partitions = 1,
+  configEntries: Array<{ name: string; value: string }> = [],
+): Promise<void> {
+  const admin = testKafka().admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: name, numPartitions: partitions, configEntries }],
+    })
+  } finally {
+    await admin.disconnect()
+  }
+}
