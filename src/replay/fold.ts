@@ -1,0 +1,168 @@
+/**
+ * The fold engine: records of fixed partition ranges → decoded events → reducer → state store,
+ * with per-partition offsets committed atomically together with the state.
+ *
+ * Invariants:
+ * - Every range is bounded: the fold stops when each partition's read position reaches the end
+ *   fixed before it started, never earlier, never later.
+ * - The offset committed for a partition is the read position after the last folded batch, so a
+ *   resumed fold neither repeats nor misses a record.
+ * - No per-event await: the loop awaits once per batch.
+ */
+import { EsError, InvalidDataError } from '../errors.js'
+import type { KafkaRecord } from '../kafka/record.js'
+import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
+import type { Reducer, ReducerEvent } from './reducer.js'
+
+/** A batch of records of one partition, and the position to read from after it. */
+export interface FoldBatch {
+  topic: string
+  partition: number
+  records: KafkaRecord[]
+  position: number
+}
+
+export interface SkippedRecord {
+  topic: string
+  partition: number
+  offset: number
+  reason: string
+}
+
+export interface FoldProgress {
+  events: number
+  /** Records read so far, skipped ones included, against `total` fixed at start. */
+  done: number
+  total: number
+  elapsedMs: number
+}
+
+export interface FoldOptions {
+  batches: AsyncIterable<FoldBatch>
+  /** Total records to read (sum of end − start), for progress and ETA. */
+  total: number
+  /** Start offsets, so partitions that deliver nothing are still reported. */
+  startOffsets: PartitionOffsets
+  decode: (record: KafkaRecord) => ReducerEvent
+  reducer: Reducer
+  store: StateStore
+  onError: 'fail' | 'skip'
+  /** Fold only this aggregate. */
+  aggregate?: string
+  /** Called with each folded event of `aggregate` and the state after it (`--trace`). */
+  onTrace?: (event: ReducerEvent, state: unknown) => void
+  onProgress?: (progress: FoldProgress) => void
+  /** Commit at least every this many events (and at the end). */
+  checkpointEvents?: number
+  /** Reducer module path, for error messages. */
+  reducerLabel?: string
+  /** Keep at most this many skipped-record details (all are counted). */
+  maxSkippedDetails?: number
+}
+
+export interface FoldResult {
+  events: number
+  skippedCount: number
+  skipped: SkippedRecord[]
+  offsets: PartitionOffsets
+  durationMs: number
+}
+
+export async function fold(options: FoldOptions): Promise<FoldResult> {
+  const { reducer, store, decode } = options
+  const started = Date.now()
+  const offsets: PartitionOffsets = new Map(options.startOffsets)
+  const checkpointEvents = options.checkpointEvents ?? 50_000
+  const maxSkipped = options.maxSkippedDetails ?? 1000
+  const skipped: SkippedRecord[] = []
+  let skippedCount = 0
+  let events = 0
+  let done = 0
+  let sinceCheckpoint = 0
+  let lastProgress = 0
+
+  const skip = (record: KafkaRecord, reason: string) => {
+    skippedCount++
+    if (skipped.length < maxSkipped) {
+      skipped.push({ topic: record.topic, partition: record.partition, offset: record.offset, reason })
+    }
+  }
+
+  for await (const batch of options.batches) {
+    for (const record of batch.records) {
+      done++
+      let event: ReducerEvent
+      try {
+        event = decode(record)
+        if (event.aggregateId === undefined || event.aggregateId === null) {
+          throw new InvalidDataError(
+            `record at ${record.topic}/${record.partition}@${record.offset} has no aggregate id`,
+            {
+              code: 'NO_AGGREGATE_ID',
+              where: { topic: record.topic, partition: record.partition, offset: record.offset },
+            },
+          )
+        }
+      } catch (error) {
+        if (options.onError === 'fail') throw asInvalidData(error, record)
+        skip(record, (error as Error).message)
+        continue
+      }
+      const id = String(event.aggregateId)
+      if (options.aggregate !== undefined && id !== options.aggregate) continue
+      const current = store.has(id) ? store.get(id) : reducer.initialState(id)
+      let next: unknown
+      try {
+        next = reducer.evolve(current, event)
+      } catch (error) {
+        throw new InvalidDataError(
+          `reducer ${options.reducerLabel ?? reducer.name} threw on ${event.type ?? 'an untyped event'} at ${record.topic}/${record.partition}@${record.offset}: ${(error as Error).message}`,
+          {
+            code: 'REDUCER_FAILED',
+            where: {
+              topic: record.topic,
+              partition: record.partition,
+              offset: record.offset,
+              type: event.type,
+              reducer: reducer.name,
+            },
+            suggestion: 'fix the reducer, then replay again (state up to the previous checkpoint is kept)',
+            cause: error,
+          },
+        )
+      }
+      if (next === null || next === undefined) store.delete(id)
+      else store.set(id, next)
+      events++
+      sinceCheckpoint++
+      options.onTrace?.(event, next ?? null)
+    }
+    offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
+    if (sinceCheckpoint >= checkpointEvents) {
+      await store.commit(offsets)
+      sinceCheckpoint = 0
+    }
+    if (options.onProgress) {
+      const now = Date.now()
+      if (now - lastProgress >= 200) {
+        lastProgress = now
+        options.onProgress({ events, done, total: options.total, elapsedMs: now - started })
+      }
+    }
+  }
+  await store.commit(offsets)
+  options.onProgress?.({ events, done, total: options.total, elapsedMs: Date.now() - started })
+  return { events, skippedCount, skipped, offsets, durationMs: Date.now() - started }
+}
+
+function asInvalidData(error: unknown, record: KafkaRecord): EsError {
+  if (error instanceof EsError) return error
+  return new InvalidDataError(
+    `cannot decode ${record.topic}/${record.partition}@${record.offset}: ${(error as Error).message}`,
+    {
+      code: 'DECODE_FAILED',
+      where: { topic: record.topic, partition: record.partition, offset: record.offset },
+      suggestion: 'use --on-error skip to count and list undecodable records instead',
+    },
+  )
+}

@@ -1,0 +1,119 @@
+/** One contract suite, run against every StateStore implementation. */
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, describe, it } from 'node:test'
+import { MemoryStateStore } from '../../src/stores/memory-state-store.js'
+import { SqliteStateStore } from '../../src/stores/sqlite-state-store.js'
+import type { StateStore } from '../../src/stores/state-store.js'
+
+const identity = { reducer: 'builtin:latest', topics: ['bank.events'] }
+const dirs: string[] = []
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+})
+
+async function tempFile(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'es-store-'))
+  dirs.push(dir)
+  return join(dir, 'state.db')
+}
+
+const implementations: Array<{ name: string; persistent: boolean; make: () => Promise<() => StateStore> }> = [
+  {
+    name: 'memory',
+    persistent: false,
+    make: async () => {
+      const store = new MemoryStateStore()
+      return () => store
+    },
+  },
+  {
+    name: 'sqlite',
+    persistent: true,
+    make: async () => {
+      const file = await tempFile()
+      return () => new SqliteStateStore(file)
+    },
+  },
+]
+
+for (const impl of implementations) {
+  describe(`StateStore contract: ${impl.name}`, () => {
+    it('starts empty, sets, deletes and lists in id order', async () => {
+      const store = (await impl.make())()
+      const opened = await store.open(identity, { fresh: false })
+      assert.equal(opened.aggregates, 0)
+      assert.equal(opened.offsets.size, 0)
+      store.set('b', { n: 2 })
+      store.set('a', { n: 1 })
+      store.set('c', { n: 3 })
+      store.delete('c')
+      assert.equal(store.size, 2)
+      assert.equal(store.has('c'), false)
+      assert.deepEqual(
+        [...store.entries()],
+        [
+          ['a', { n: 1 }],
+          ['b', { n: 2 }],
+        ],
+      )
+      await store.close()
+    })
+
+    it('keeps committed offsets across re-opening (and state, when persistent)', async () => {
+      const make = await impl.make()
+      const first = make()
+      await first.open(identity, { fresh: false })
+      first.set('acc-1', { balance: 10 })
+      await first.commit(new Map([['bank.events/0', 42]]))
+      first.set('acc-2', { balance: 99 }) // never committed
+      await first.close()
+
+      const second = make()
+      const opened = await second.open(identity, { fresh: false })
+      assert.deepEqual([...opened.offsets], [['bank.events/0', 42]])
+      if (impl.persistent) {
+        assert.deepEqual(second.get('acc-1'), { balance: 10 })
+        assert.equal(second.has('acc-2'), false, 'uncommitted state must not survive')
+      }
+      await second.close()
+    })
+
+    it('discards everything when opened fresh', async () => {
+      const make = await impl.make()
+      const first = make()
+      await first.open(identity, { fresh: false })
+      first.set('acc-1', 1)
+      await first.commit(new Map([['bank.events/0', 5]]))
+      await first.close()
+      const second = make()
+      const opened = await second.open(identity, { fresh: true })
+      assert.equal(opened.offsets.size, 0)
+      assert.equal(second.size, 0)
+      await second.close()
+    })
+
+    it('refuses state written under another identity unless fresh', async () => {
+      const make = await impl.make()
+      const first = make()
+      await first.open(identity, { fresh: false })
+      await first.commit(new Map([['bank.events/0', 1]]))
+      await first.close()
+      const other = make()
+      await assert.rejects(
+        other.open({ reducer: 'builtin:count', topics: ['bank.events'] }, { fresh: false }),
+        (error: Error & { exitCode?: number }) => {
+          assert.equal(error.exitCode, 3)
+          assert.match(error.message, /written by/)
+          return true
+        },
+      )
+      await other.close()
+      const again = make()
+      await again.open({ reducer: 'builtin:count', topics: ['bank.events'] }, { fresh: true })
+      await again.close()
+    })
+  })
+}
