@@ -1,0 +1,114 @@
+/**
+ * One record → one line of output, in the formats of streaming commands:
+ *   pretty  time, topic/partition@offset, key, coloured type, version, value (for people)
+ *   ndjson  one compact JSON object per line (for jq and scripts)
+ *   json    the same object, indented (for reading JSON by eye)
+ *   raw     the value bytes as they are, one record per line (like kcat's default)
+ * A record that could not be decoded is never dropped: it is shown raw, with the decode error.
+ */
+import type { ChalkInstance } from 'chalk'
+
+export type RecordFormat = 'pretty' | 'json' | 'ndjson' | 'raw'
+export const RECORD_FORMATS: RecordFormat[] = ['pretty', 'json', 'ndjson', 'raw']
+
+export interface ShownRecord {
+  topic: string
+  partition: number
+  offset: number
+  timestamp: number
+  key: unknown
+  headers: Record<string, string>
+  type?: string
+  id?: string
+  aggregateId?: string
+  causationId?: string
+  version?: number
+  /** The decoded value (absent when decoding failed). */
+  value?: unknown
+  /** Why decoding failed; then `rawValue` holds the bytes. */
+  error?: string
+  rawValue?: Buffer | null
+}
+
+/** The JSON object of ndjson/json output: a stable, documented shape. */
+export function recordJson(record: ShownRecord): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: new Date(record.timestamp).toISOString(),
+    key: record.key ?? null,
+  }
+  if (record.type !== undefined) out.type = record.type
+  if (record.id !== undefined) out.id = record.id
+  if (record.aggregateId !== undefined) out.aggregateId = record.aggregateId
+  if (record.causationId !== undefined) out.causationId = record.causationId
+  if (record.version !== undefined) out.version = record.version
+  if (Object.keys(record.headers).length > 0) out.headers = record.headers
+  if (record.error !== undefined) {
+    out.error = record.error
+    out.raw = rawText(record.rawValue)
+  } else {
+    out.value = toJsonSafe(record.value)
+  }
+  return out
+}
+
+export function formatRecord(record: ShownRecord, format: RecordFormat, paint: ChalkInstance): string {
+  switch (format) {
+    case 'ndjson':
+      return JSON.stringify(recordJson(record))
+    case 'json':
+      return JSON.stringify(recordJson(record), null, 2)
+    case 'raw':
+      if (record.error !== undefined) return rawText(record.rawValue) ?? ''
+      return typeof record.value === 'string' ? record.value : JSON.stringify(toJsonSafe(record.value))
+    default:
+      return prettyRecord(record, paint)
+  }
+}
+
+function prettyRecord(record: ShownRecord, paint: ChalkInstance): string {
+  const time = new Date(record.timestamp).toISOString().replace('T', ' ').replace('Z', '')
+  const where = paint.dim(`${record.topic}/${record.partition}@${record.offset}`)
+  const key = record.key === null || record.key === undefined ? paint.dim('(no key)') : paint.cyan(textOf(record.key))
+  const type = record.type ? paint.bold(paint.magenta(record.type)) : ''
+  const version = record.version !== undefined ? paint.dim(`v${record.version}`) : ''
+  if (record.error !== undefined) {
+    return [
+      paint.dim(time),
+      where,
+      key,
+      paint.red(`decode error: ${record.error}`),
+      `raw: ${rawText(record.rawValue)}`,
+    ].join('  ')
+  }
+  const value = typeof record.value === 'string' ? record.value : JSON.stringify(toJsonSafe(record.value))
+  return [paint.dim(time), where, key, type, version, value].filter((part) => part !== '').join('  ')
+}
+
+function textOf(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(toJsonSafe(value))
+}
+
+/** Bytes as UTF-8 text when they are valid UTF-8, else as `base64:…`. */
+export function rawText(bytes: Buffer | null | undefined): string | null {
+  if (bytes === null || bytes === undefined) return null
+  const text = bytes.toString('utf8')
+  if (Buffer.from(text, 'utf8').equals(bytes) && !/[\x00-\x08\x0e-\x1f]/.test(text)) return text
+  return `base64:${bytes.toString('base64')}`
+}
+
+/** Buffers → base64 strings, bigints → numbers or strings, so any decoded value prints as JSON. */
+export function toJsonSafe(value: unknown): unknown {
+  if (value === undefined) return null
+  if (Buffer.isBuffer(value)) return `base64:${value.toString('base64')}`
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
+  if (Array.isArray(value)) return value.map(toJsonSafe)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = toJsonSafe(v)
+    return out
+  }
+  return value
+}
