@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { parsePayload, readPayload, requireCommandType, validatePayload } from '../../src/send/payload.js'
+
+const depositSchema = {
+  type: 'object',
+  required: ['amount'],
+  properties: { amount: { type: 'number', exclusiveMinimum: 0 }, currency: { enum: ['EUR', 'USD'] } },
+  additionalProperties: false,
+}
+
+describe('command payloads', () => {
+  it('reports invalid JSON with line and column (exit 5)', () => {
+    assert.throws(
+      () => parsePayload('{\n  "amount": 10,\n  oops\n}', '--data'),
+      (error: Error & { exitCode?: number }) => {
+        assert.equal(error.exitCode, 5)
+        assert.match(error.message, /--data is not valid JSON at line 3, column 3/)
+        return true
+      },
+    )
+  })
+
+  it('names the field path and the rule of a schema violation (exit 5)', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{}, /\$\.amount is required/],
+      [{ amount: -1 }, /\$\.amount must be > 0 \(exclusiveMinimum\)/],
+      [{ amount: 'ten' }, /\$\.amount must be number \(type\)/],
+      [{ amount: 1, currency: 'GBP' }, /\$\.currency must be one of "EUR", "USD" \(enum\)/],
+      [{ amount: 1, extra: true }, /\$\.extra is not allowed/],
+    ]
+    for (const [payload, expected] of cases) {
+      assert.throws(
+        () => validatePayload('DepositFunds', depositSchema, payload),
+        (error: Error & { exitCode?: number }) => error.exitCode === 5 && expected.test(error.message),
+        JSON.stringify(payload),
+      )
+    }
+    validatePayload('DepositFunds', depositSchema, { amount: 10, currency: 'EUR' })
+  })
+
+  it('reads --data, stdin, and refuses both --data and --data-file (exit 2)', async () => {
+    assert.deepEqual(await readPayload({ data: '{"a":1}', readStdin: async () => '' }), { a: 1 })
+    assert.deepEqual(await readPayload({ dataFile: '-', readStdin: async () => '{"b":2}' }), { b: 2 })
+    await assert.rejects(
+      readPayload({ data: '{}', dataFile: 'x.json', readStdin: async () => '' }),
+      (error: Error & { exitCode?: number }) => error.exitCode === 2,
+    )
+  })
+
+  it('lists known command types for an unknown one (exit 3)', () => {
+    assert.throws(
+      () => requireCommandType({ DepositFunds: {}, WithdrawFunds: {} }, 'DepositFund', 'bank'),
+      (error: Error & { exitCode?: number; suggestion?: string }) =>
+        error.exitCode === 3 &&
+        /known types: DepositFunds, WithdrawFunds; did you mean DepositFunds/.test(error.suggestion ?? ''),
+    )
+  })
+})
