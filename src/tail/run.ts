@@ -1,0 +1,153 @@
+/**
+ * `es tail`: read records of one or more topics over a range, or follow them live, decode each
+ * through the service's envelope, filter, and hand each shown record to the renderer.
+ * A record that cannot be decoded is shown raw with its error, never dropped; filters that need
+ * the decoded value (type, where) cannot match it, but key filters still apply to the raw key.
+ */
+import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
+import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
+import type { KafkaRecord } from '../kafka/record.js'
+import type { ShownRecord } from '../render/records.js'
+import { matches, type RecordFilter } from './filter.js'
+
+/** What the envelope layer gives for one record (see src/envelope). */
+export interface DecodedRecord {
+  type?: string
+  aggregateId?: string
+  id?: string
+  causationId?: string
+  version?: number
+  timestamp: number
+  payload: unknown
+  headers: Record<string, string>
+  key: unknown
+  value: unknown
+  topic: string
+  partition: number
+  offset: number
+}
+
+export interface TailRequest {
+  reader: Pick<LogReader, 'resolveRanges' | 'read'>
+  topics: string[]
+  from: StartSpec
+  /** Undefined: follow the log until `signal` aborts or `limit` is reached. */
+  until?: EndSpec
+  partitions?: number[]
+  filter: RecordFilter
+  limit?: number
+  decode: (record: KafkaRecord) => DecodedRecord
+  onRecord: (record: ShownRecord) => void
+  signal?: AbortSignal
+}
+
+export interface TailSummary {
+  shown: number
+  read: number
+  undecodable: number
+  /** Undecodable records that type or payload filters could not judge, so not shown (warned). */
+  hiddenUndecodable: number
+  /** True when every bounded range was read to its end (false when stopped by --limit or a signal). */
+  complete: boolean
+  ranges: Array<{ topic: string; partition: number; start: number; end?: number }>
+}
+
+export async function runTail(request: TailRequest): Promise<TailSummary> {
+  const ranges: PartitionRange[] = await request.reader.resolveRanges(request.topics, {
+    from: request.from,
+    until: request.until,
+    partitions: request.partitions,
+  })
+  const stop = new AbortController()
+  const onAbort = () => stop.abort()
+  request.signal?.addEventListener('abort', onAbort, { once: true })
+  let shown = 0
+  let read = 0
+  let undecodable = 0
+  let hiddenUndecodable = 0
+  let limited = false
+  try {
+    outer: for await (const batch of request.reader.read(ranges, { signal: stop.signal })) {
+      for (const record of batch.records) {
+        read++
+        const shownRecord = decodeAndFilter(record, request.decode, request.filter)
+        if (shownRecord === HIDDEN_UNDECODABLE) {
+          undecodable++
+          hiddenUndecodable++
+          continue
+        }
+        if (shownRecord === undefined) continue
+        if (shownRecord.error !== undefined) undecodable++
+        request.onRecord(shownRecord)
+        shown++
+        if (request.limit !== undefined && shown >= request.limit) {
+          limited = true
+          stop.abort()
+          break outer
+        }
+      }
+    }
+  } finally {
+    request.signal?.removeEventListener('abort', onAbort)
+  }
+  return {
+    shown,
+    read,
+    undecodable,
+    hiddenUndecodable,
+    complete: !limited && !request.signal?.aborted && request.until !== undefined,
+    ranges: ranges.map(({ topic, partition, start, end }) => ({ topic, partition, start, end })),
+  }
+}
+
+const HIDDEN_UNDECODABLE = Symbol('hidden undecodable')
+
+/** The record to show, or undefined when a filter rejects it. */
+function decodeAndFilter(
+  record: KafkaRecord,
+  decode: (record: KafkaRecord) => DecodedRecord,
+  filter: RecordFilter,
+): ShownRecord | undefined | typeof HIDDEN_UNDECODABLE {
+  let event: DecodedRecord
+  try {
+    event = decode(record)
+  } catch (error) {
+    const key = record.key === null ? null : record.key.toString('utf8')
+    // Undecodable: type and payload filters cannot judge it; without such filters it is shown.
+    if (filter.types?.length || filter.where?.length) return HIDDEN_UNDECODABLE
+    if (!matches({ keys: filter.keys }, { key })) return undefined
+    return {
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+      key,
+      headers: textHeaders(record.headers),
+      error: (error as Error).message,
+      rawValue: record.value,
+    }
+  }
+  if (!matches(filter, event as unknown as Record<string, unknown>)) return undefined
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key: event.key,
+    headers: event.headers,
+    type: event.type,
+    id: event.id,
+    aggregateId: event.aggregateId,
+    causationId: event.causationId,
+    version: event.version,
+    value: event.value,
+  }
+}
+
+function textHeaders(headers: KafkaRecord['headers']): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) out[name] = typeof value === 'string' ? value : value.toString('utf8')
+  }
+  return out
+}
