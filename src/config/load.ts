@@ -177,7 +177,7 @@ function resolveService(
   }
 }
 
-const CODEC_TYPES = ['string', 'bytes', 'json', 'avro', 'avro-confluent', 'avro-single-object']
+const CODEC_TYPES = ['auto', 'string', 'bytes', 'json', 'avro', 'avro-confluent', 'avro-single-object']
 
 function codecSpec(raw: unknown, fromFile: (p: string) => string, where: { file: string; path: string }): CodecSpec {
   const spec = (typeof raw === 'string' ? { type: raw } : raw) as Record<string, unknown>

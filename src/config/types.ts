@@ -39,6 +39,8 @@ export interface ServiceConfig {
 export type StreamName = 'commands' | 'events' | 'snapshots'
 
 export type CodecSpec =
+  /** Zero-config default: JSON when it parses, else UTF-8 text, else bytes. Never fails. */
+  | { type: 'auto' }
   | { type: 'string' }
   | { type: 'bytes' }
   | { type: 'json' }
