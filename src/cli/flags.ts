@@ -1,11 +1,74 @@
 /**
- * Flag definitions shared by several commands, each defined once and parsed once into a value.
+ * Flag definitions shared by several commands, each defined once and parsed once into a value
+ * (an offset spec, a predicate, a duration), never re-parsed inside commands.
  */
 import { Flags } from '@oclif/core'
+import { durationMs } from '../config/load.js'
+import { UsageError } from '../errors.js'
+import {
+  type EndSpec,
+  endSpecForms,
+  parseEndSpec,
+  parseStartSpec,
+  type StartSpec,
+  startSpecForms,
+} from '../kafka/offset-spec.js'
+import { RECORD_FORMATS, type RecordFormat } from '../render/records.js'
+import { type Predicate, parsePredicate } from '../tail/filter.js'
 
 export const portFlag = Flags.integer({
   summary: 'Port of the local broker.',
   default: 9092,
   min: 1,
   max: 65535,
+})
+
+export const fromFlag = Flags.custom<StartSpec>({
+  summary: 'Where to start: beginning, end, <offset>, -<n>, <ISO time>, <duration ago> (15m, 2h).',
+  description: `Accepted: ${startSpecForms}.`,
+  parse: async (input: string) => parseStartSpec(input, { flag: '--from' }),
+})
+
+export const untilFlag = Flags.custom<EndSpec>({
+  summary: 'Where to stop (exclusive), fixed at start: end, <offset>, <ISO time>, <duration ago>.',
+  description: `Accepted: ${endSpecForms}.`,
+  parse: async (input: string) => parseEndSpec(input, { flag: '--until' }),
+})
+
+export const topicFlag = Flags.string({
+  summary: 'A topic to read instead of the service stream (repeatable; zero-config use).',
+  multiple: true,
+})
+
+export const partitionFlag = Flags.integer({
+  summary: 'Only this partition (repeatable).',
+  multiple: true,
+  min: 0,
+})
+
+export const whereFlag = Flags.custom<Predicate>({
+  summary: "Keep records where '<path> <op> <value>' holds (repeatable; all must hold).",
+  description:
+    'Paths: type, key, id, aggregateId, version, headers.<name>, payload.<path>, $.<path> (the whole value). Operators: == != > >= < <= ~ (regex) contains exists.',
+  multiple: true,
+  parse: async (input: string) => parsePredicate(input),
+})
+
+export const formatFlag = Flags.custom<RecordFormat>({
+  summary: 'Output format, one record per line.',
+  options: RECORD_FORMATS,
+  default: 'pretty',
+  char: 'o',
+  parse: async (input: string) => input as RecordFormat,
+})
+
+export const timeoutFlag = Flags.custom<number>({
+  summary: 'How long to wait (500ms, 10s, 2m).',
+  parse: async (input: string) => {
+    try {
+      return durationMs(input, 0)
+    } catch {
+      throw new UsageError(`--timeout "${input}" is not a duration (e.g. 500ms, 10s, 2m)`, { code: 'USAGE' })
+    }
+  },
 })

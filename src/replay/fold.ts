@@ -43,7 +43,8 @@ export interface FoldOptions {
   total: number
   /** Start offsets, so partitions that deliver nothing are still reported. */
   startOffsets: PartitionOffsets
-  decode: (record: KafkaRecord) => ReducerEvent
+  /** Synchronous except when a schema must be loaded first (then a promise). */
+  decode: (record: KafkaRecord) => ReducerEvent | Promise<ReducerEvent>
   reducer: Reducer
   store: StateStore
   onError: 'fail' | 'skip'
@@ -93,7 +94,8 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       done++
       let event: ReducerEvent
       try {
-        event = decode(record)
+        const decoded = decode(record)
+        event = decoded instanceof Promise ? await decoded : decoded
         if (event.aggregateId === undefined || event.aggregateId === null) {
           throw new InvalidDataError(
             `record at ${record.topic}/${record.partition}@${record.offset} has no aggregate id`,

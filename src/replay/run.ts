@@ -18,7 +18,7 @@ export interface ReplayRequest {
   topics: string[]
   reducer: Reducer
   store: StateStore
-  decode: (record: KafkaRecord) => ReducerEvent
+  decode: (record: KafkaRecord) => ReducerEvent | Promise<ReducerEvent>
   /** Discard stored state and start at each partition's first offset. */
   fromBeginning: boolean
   until?: EndSpec

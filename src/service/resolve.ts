@@ -50,12 +50,15 @@ export function resolveTopics(
   if (isStreamName(stream)) {
     const topics = service.streams[stream]
     if (topics.length === 0) {
-      throw new ConfigError(`no ${stream} stream is configured${isZeroConfig(service) ? ' (no config file found)' : ` for service ${service.name}`}`, {
-        code: 'NO_STREAM',
-        suggestion: isZeroConfig(service)
-          ? 'name a topic (es tail my.topic, or --topic) and --brokers, or create es.config.yaml (see README)'
-          : `set services.${service.name}.streams.${stream} in the config`,
-      })
+      throw new ConfigError(
+        `no ${stream} stream is configured${isZeroConfig(service) ? ' (no config file found)' : ` for service ${service.name}`}`,
+        {
+          code: 'NO_STREAM',
+          suggestion: isZeroConfig(service)
+            ? 'name a topic (es tail my.topic, or --topic) and --brokers, or create es.config.yaml (see README)'
+            : `set services.${service.name}.streams.${stream} in the config`,
+        },
+      )
     }
     return topics
   }

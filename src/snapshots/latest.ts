@@ -107,3 +107,21 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
   }
   return { topics: request.topics, entries, records, deleted, undecodable }
 }
+
+/** A snapshot decoder from a service's key and value codecs (no envelope: a snapshot is the state). */
+export function codecSnapshotDecoder(codecs: {
+  key: { decode(bytes: Buffer | null): unknown }
+  value: { decode(bytes: Buffer | null): unknown }
+}): SnapshotDecoder {
+  return {
+    key: (record) => {
+      try {
+        const key = codecs.key.decode(record.key)
+        return typeof key === 'string' ? key : JSON.stringify(key)
+      } catch {
+        return record.key === null ? '' : record.key.toString('utf8')
+      }
+    },
+    value: (record) => codecs.value.decode(record.value),
+  }
+}

@@ -36,7 +36,8 @@ export interface TailRequest {
   partitions?: number[]
   filter: RecordFilter
   limit?: number
-  decode: (record: KafkaRecord) => DecodedRecord
+  /** Synchronous except when a schema must be loaded first (then a promise). */
+  decode: (record: KafkaRecord) => DecodedRecord | Promise<DecodedRecord>
   onRecord: (record: ShownRecord) => void
   signal?: AbortSignal
 }
@@ -70,7 +71,8 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
     outer: for await (const batch of request.reader.read(ranges, { signal: stop.signal })) {
       for (const record of batch.records) {
         read++
-        const shownRecord = decodeAndFilter(record, request.decode, request.filter)
+        let shownRecord = decodeAndFilter(record, request.decode, request.filter)
+        if (shownRecord instanceof Promise) shownRecord = await shownRecord
         if (shownRecord === HIDDEN_UNDECODABLE) {
           undecodable++
           hiddenUndecodable++
@@ -105,28 +107,42 @@ const HIDDEN_UNDECODABLE = Symbol('hidden undecodable')
 /** The record to show, or undefined when a filter rejects it. */
 function decodeAndFilter(
   record: KafkaRecord,
-  decode: (record: KafkaRecord) => DecodedRecord,
+  decode: TailRequest['decode'],
   filter: RecordFilter,
-): ShownRecord | undefined | typeof HIDDEN_UNDECODABLE {
-  let event: DecodedRecord
+): Shown | Promise<Shown> {
   try {
-    event = decode(record)
+    const event = decode(record)
+    if (event instanceof Promise)
+      return event.then(
+        (e) => filterDecoded(record, e, filter),
+        (error) => undecodable(record, error, filter),
+      )
+    return filterDecoded(record, event, filter)
   } catch (error) {
-    const key = record.key === null ? null : record.key.toString('utf8')
-    // Undecodable: type and payload filters cannot judge it; without such filters it is shown.
-    if (filter.types?.length || filter.where?.length) return HIDDEN_UNDECODABLE
-    if (!matches({ keys: filter.keys }, { key })) return undefined
-    return {
-      topic: record.topic,
-      partition: record.partition,
-      offset: record.offset,
-      timestamp: record.timestamp,
-      key,
-      headers: textHeaders(record.headers),
-      error: (error as Error).message,
-      rawValue: record.value,
-    }
+    return undecodable(record, error, filter)
   }
+}
+
+type Shown = ShownRecord | undefined | typeof HIDDEN_UNDECODABLE
+
+function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter): Shown {
+  const key = record.key === null ? null : record.key.toString('utf8')
+  // Undecodable: type and payload filters cannot judge it; without such filters it is shown.
+  if (filter.types?.length || filter.where?.length) return HIDDEN_UNDECODABLE
+  if (!matches({ keys: filter.keys }, { key })) return undefined
+  return {
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    key,
+    headers: textHeaders(record.headers),
+    error: (error as Error).message,
+    rawValue: record.value,
+  }
+}
+
+function filterDecoded(record: KafkaRecord, event: DecodedRecord, filter: RecordFilter): Shown {
   if (!matches(filter, event as unknown as Record<string, unknown>)) return undefined
   return {
     topic: record.topic,

@@ -1,0 +1,87 @@
+import { Args, Flags } from '@oclif/core'
+import { EsCommand } from '../src/cli/base-command.js'
+import { formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
+import { UsageError } from '../src/errors.js'
+import { formatRecord } from '../src/render/records.js'
+import { describeReach } from '../src/render/summary.js'
+import { resolveTopics } from '../src/service/resolve.js'
+import { openRuntime } from '../src/service/runtime.js'
+import { runTail, type TailSummary } from '../src/tail/run.js'
+
+export default class Tail extends EsCommand<TailSummary> {
+  static override summary = 'Show records of a stream or topic, live or over any range, decoded and filtered.'
+  static override description =
+    `Reads partitions directly (no consumer group, nothing committed). Without --until it follows the log (from its end unless --from says otherwise); with --until or -e it stops at the ends fixed at start and reports the offsets it completed.
+A record that cannot be decoded is shown raw with the decode error, never dropped.`
+  static override examples = [
+    '<%= config.bin %> tail events',
+    '<%= config.bin %> tail events --from-beginning -e --type FundsDeposited --format ndjson | jq .value',
+    "<%= config.bin %> tail events --from 15m --key acc-42 --where 'payload.amount > 100'",
+    '<%= config.bin %> tail --topic orders --brokers localhost:9092 --from -10 -e',
+  ]
+  static override args = {
+    stream: Args.string({ description: 'commands, events, snapshots, or a topic name (default: events)' }),
+  }
+  static override flags = {
+    topic: topicFlag,
+    from: fromFlag(),
+    'from-beginning': Flags.boolean({ summary: 'Shorthand for --from beginning.', exclusive: ['from'] }),
+    until: untilFlag(),
+    'until-end': Flags.boolean({
+      char: 'e',
+      summary: 'Stop at the ends fixed at start (--until end).',
+      exclusive: ['until'],
+    }),
+    follow: Flags.boolean({ char: 'f', summary: 'Keep following the log (the default without --until).' }),
+    partition: partitionFlag,
+    key: Flags.string({ char: 'k', summary: 'Only records with this key (repeatable).', multiple: true }),
+    type: Flags.string({ char: 't', summary: 'Only events of this type (repeatable).', multiple: true }),
+    where: whereFlag(),
+    limit: Flags.integer({ char: 'c', summary: 'Stop after this many shown records.', min: 1 }),
+    format: formatFlag(),
+  }
+
+  async run(): Promise<TailSummary> {
+    const { args, flags } = await this.parse(Tail)
+    const until = flags['until-end'] ? ({ kind: 'end' } as const) : flags.until
+    if (flags.follow && until) throw new UsageError('--follow and --until/-e exclude each other', { code: 'USAGE' })
+    const from = flags['from-beginning']
+      ? ({ kind: 'beginning' } as const)
+      : (flags.from ?? { kind: until ? 'beginning' : 'end' })
+    const runtime = openRuntime(await this.settings(), this.serviceFlag, { debug: (line) => this.out.debug(line) })
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    try {
+      const topics = resolveTopics(runtime.service, args.stream, flags.topic, 'events')
+      const summary = await runTail({
+        reader: runtime.reader,
+        topics,
+        from,
+        until,
+        partitions: flags.partition,
+        filter: { keys: flags.key, types: flags.type, where: flags.where },
+        limit: flags.limit,
+        decode: await runtime.decoder(),
+        onRecord: (record) => this.out.data(formatRecord(record, flags.format, this.out.paint)),
+        signal: stop.signal,
+      })
+      if (summary.hiddenUndecodable > 0) {
+        this.out.warn(
+          `${summary.hiddenUndecodable} undecodable records were not shown: --type/--where cannot judge them (run without those filters to see them)`,
+        )
+      }
+      if (until) {
+        this.out.info(
+          `${summary.shown} of ${summary.read} records shown${summary.undecodable ? `, ${summary.undecodable} undecodable` : ''}; ${summary.complete ? `complete at ${describeReach(summary.ranges)}` : 'stopped early'}`,
+        )
+      }
+      return summary
+    } finally {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+      await runtime.close()
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * `es replay` on a configured service: pick the reducer and topics (a projection, or `--reducer`
+ * and `--topic`), open the state store, fold, and optionally write the final state.
+ */
+import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
+import { ConfigError, nearMatches, UsageError } from '../errors.js'
+import type { EndSpec } from '../kafka/offset-spec.js'
+import { resolveTopics } from '../service/resolve.js'
+import { decodeWithSchemaLoading, openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import { MemoryStateStore } from '../stores/memory-state-store.js'
+import { SqliteStateStore } from '../stores/sqlite-state-store.js'
+import type { StateStore } from '../stores/state-store.js'
+import type { FoldProgress } from './fold.js'
+import { loadReducer, type ReducerEvent } from './reducer.js'
+import { type ReplaySummary, runReplay, writeState } from './run.js'
+
+export interface ReplayServiceRequest {
+  config: ResolvedConfig
+  service?: string
+  projection?: string
+  reducer?: string
+  topics?: string[]
+  /** `memory` or a file path. */
+  state: string
+  fromBeginning: boolean
+  until?: EndSpec
+  aggregate?: string
+  trace?: (event: ReducerEvent, state: unknown) => void
+  out?: string
+  onError: 'fail' | 'skip'
+  onProgress?: (progress: FoldProgress) => void
+  onWarning?: (message: string) => void
+  runtime?: RuntimeOptions
+}
+
+export interface ReplayServiceResult extends ReplaySummary {
+  projection?: string
+  /** With --aggregate: that aggregate's final state (null when it does not exist). */
+  aggregateState?: unknown
+  /** With --out: the file and how many aggregates were written. */
+  out?: { file: string; aggregates: number }
+}
+
+export async function replayService(request: ReplayServiceRequest): Promise<ReplayServiceResult> {
+  const runtime = openRuntime(request.config, request.service, request.runtime)
+  const { service } = runtime
+  const projection = pickProjection(service, request.projection, request.reducer)
+  const reducerName = request.reducer ?? projection?.reducer
+  if (!reducerName) {
+    throw new UsageError('replay needs --projection <name> or --reducer <module|latest|merge|count|collect>', {
+      code: 'NO_REDUCER',
+      suggestion: Object.keys(service.projections).length
+        ? `projections of ${service.name}: ${Object.keys(service.projections).join(', ')}`
+        : 'e.g. --reducer latest',
+    })
+  }
+  const reducer = await loadReducer(reducerName)
+  const topics =
+    request.topics && request.topics.length > 0
+      ? request.topics
+      : (projection?.source ?? ['events']).flatMap((source) => resolveTopics(service, source, undefined, 'events'))
+  const store: StateStore = request.state === 'memory' ? new MemoryStateStore() : new SqliteStateStore(request.state)
+  try {
+    const decode = await runtime.decoder()
+    if (request.trace && request.aggregate === undefined) {
+      throw new UsageError('--trace needs --aggregate <id>', { code: 'USAGE' })
+    }
+    const summary = await runReplay({
+      reader: runtime.reader,
+      topics,
+      reducer,
+      store,
+      decode: (record) => decodeWithSchemaLoading(decode, record),
+      fromBeginning: request.fromBeginning,
+      until: request.until,
+      aggregate: request.aggregate,
+      onTrace: request.trace,
+      onError: request.onError,
+      onProgress: request.onProgress,
+      onWarning: request.onWarning,
+    })
+    const result: ReplayServiceResult = { ...summary, projection: projection?.name }
+    if (request.aggregate !== undefined) result.aggregateState = store.get(request.aggregate) ?? null
+    if (request.out) result.out = { file: request.out, aggregates: await writeState(request.out, store.entries()) }
+    return result
+  } finally {
+    await store.close()
+    await runtime.close()
+  }
+}
+
+function pickProjection(service: ServiceConfig, name: string | undefined, reducer: string | undefined) {
+  const names = Object.keys(service.projections)
+  if (name !== undefined) {
+    const projection = service.projections[name]
+    if (projection) return projection
+    const near = nearMatches(name, names)
+    throw new ConfigError(`unknown projection "${name}" for service ${service.name}`, {
+      code: 'UNKNOWN_PROJECTION',
+      suggestion: names.length
+        ? `known projections: ${names.join(', ')}${near.length ? `; did you mean ${near[0]}?` : ''}`
+        : 'define projections in the config, or use --reducer',
+    })
+  }
+  // Without --projection or --reducer, a service's only projection is the obvious choice.
+  if (reducer === undefined && names.length === 1) return service.projections[names[0]]
+  return undefined
+}

@@ -1,0 +1,117 @@
+/**
+ * What commands that read a service need, built once: the group-less log reader, the service's
+ * codecs (Avro schema topics fed through the same reader) and its envelope decoder. Nothing here
+ * connects until first used; `close` releases whatever was opened.
+ */
+import { MissingSchemaError, retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
+import { createServiceCodecs, type ServiceCodecs } from '../codecs/create-codec.js'
+import { SchemaTopicSource } from '../codecs/schema-topic-source.js'
+import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
+import { createEnvelopeDecoder, type DecodedEvent, type EnvelopeDecoder } from '../envelope/index.js'
+import { KafkaLogReader } from '../kafka/kafka-log-reader.js'
+import type { LogReader } from '../kafka/log-reader.js'
+import type { KafkaRecord } from '../kafka/record.js'
+import { partitionKey } from '../stores/state-store.js'
+import { resolveService } from './resolve.js'
+
+export interface RuntimeOptions {
+  /** Diagnostics (`--verbose`): kafkajs and es debug lines. */
+  debug?: (line: string) => void
+  /** A reader to use instead of connecting to Kafka (tests). */
+  reader?: LogReader
+}
+
+export interface ServiceRuntime {
+  readonly config: ResolvedConfig
+  readonly service: ServiceConfig
+  readonly reader: LogReader
+  codecs(): Promise<ServiceCodecs>
+  decoder(): Promise<EnvelopeDecoder>
+  close(): Promise<void>
+}
+
+export function openRuntime(
+  config: ResolvedConfig,
+  serviceName: string | undefined,
+  options: RuntimeOptions = {},
+): ServiceRuntime {
+  const service = resolveService(config, serviceName)
+  let reader: LogReader | undefined = options.reader
+  const getReader = () => {
+    reader ??= new KafkaLogReader(config.kafka, { debug: options.debug })
+    return reader
+  }
+  let codecs: Promise<ServiceCodecs> | undefined
+  const schemaTopics = new Map<string, { source: SchemaTopicSource; positions: Map<string, number> }>()
+
+  /** Reads a schema topic from where the last read stopped up to its current end. */
+  const feedSchemaTopic = async (topic: string) => {
+    const entry = schemaTopics.get(topic)!
+    const ranges = (
+      await getReader().resolveRanges([topic], { from: { kind: 'beginning' }, until: { kind: 'end' } })
+    ).map((range) => ({
+      ...range,
+      start: Math.max(range.start, entry.positions.get(partitionKey(topic, range.partition)) ?? 0),
+    }))
+    for await (const batch of getReader().read(ranges)) {
+      for (const record of batch.records) {
+        try {
+          entry.source.addRecord(record.key, record.value)
+        } catch (error) {
+          options.debug?.(`skipping ${topic}/${record.partition}@${record.offset}: ${(error as Error).message}`)
+        }
+      }
+      entry.positions.set(partitionKey(topic, batch.partition), batch.position)
+    }
+  }
+
+  const getCodecs = () => {
+    codecs ??= (async () => {
+      const made = await createServiceCodecs(service, config, {
+        schemaTopicSource: (topic) => {
+          let entry = schemaTopics.get(topic)
+          if (!entry) {
+            entry = {
+              source: new SchemaTopicSource(topic, { refresh: () => feedSchemaTopic(topic) }),
+              positions: new Map(),
+            }
+            schemaTopics.set(topic, entry)
+          }
+          return entry.source
+        },
+      })
+      for (const topic of schemaTopics.keys()) await feedSchemaTopic(topic)
+      return made
+    })()
+    return codecs
+  }
+
+  return {
+    config,
+    service,
+    get reader() {
+      return getReader()
+    },
+    codecs: getCodecs,
+    decoder: async () => createEnvelopeDecoder(service, await getCodecs()),
+    close: async () => {
+      await reader?.close()
+    },
+  }
+}
+
+/**
+ * Decodes a record synchronously; only when a schema is missing (Confluent registry, schema
+ * topic) does it load the schema and retry, asynchronously. The hot path never awaits.
+ */
+export function decodeWithSchemaLoading(
+  decode: EnvelopeDecoder,
+  record: KafkaRecord,
+): DecodedEvent | Promise<DecodedEvent> {
+  try {
+    return decode(record)
+  } catch (error) {
+    if (error instanceof MissingSchemaError) return retryAfterLoadingSchemas(() => decode(record))
+    throw error
+  }
+}
