@@ -111,9 +111,17 @@ export function toEsError(error: unknown): EsError {
   const e = error as Error & { oclif?: { exit?: number }; code?: string }
   if (
     e?.oclif?.exit === ExitCode.usage ||
-    /^(Nonexistent flag|Unexpected argument|Expected|Missing required|Parsing --)/.test(e?.message ?? '')
+    /^(Nonexistent flag|Unexpected argument|Expected|Missing required|Parsing --|The following error)/.test(
+      e?.message ?? '',
+    )
   ) {
-    const message = (e.message ?? String(e)).split('\n')[0]
+    // oclif's parse errors span lines ("The following error occurred:", the error, "See more help…").
+    const message =
+      (e.message ?? String(e))
+        .split('\n')
+        .map((line) => line.trim())
+        .filter((line) => line && !/^The following errors? occurred:?$/.test(line) && !/^See more help/.test(line))
+        .join('; ') || 'invalid usage'
     return new UsageError(message, { code: 'USAGE', suggestion: 'see --help' })
   }
   return new InternalError(`internal error: ${e?.message ?? String(error)}`, {

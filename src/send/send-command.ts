@@ -1,0 +1,220 @@
+/**
+ * `es send-command`: validate a command against its JSON Schema, encode it exactly as the service
+ * expects (envelope + codecs), produce it with an idempotent producer, and optionally wait for the
+ * events it caused (matched by causation or correlation id) and judge the outcome.
+ *
+ * Invariants: nothing is produced unless the command is valid and encodes; with --wait, the events
+ * stream's end offsets are fixed before producing, so no event caused by the command can be missed.
+ */
+import { randomUUID } from 'node:crypto'
+import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
+import { createCommandEncoder, type DecodedEvent, defaultCommandEnvelope } from '../envelope/index.js'
+import { ConfigError, UnreachableError, UsageError } from '../errors.js'
+import type { PartitionRange } from '../kafka/log-reader.js'
+import { produceRecord } from '../kafka/producer.js'
+import { rawText, toJsonSafe } from '../render/records.js'
+import { isZeroConfig } from '../service/resolve.js'
+import { decodeWithSchemaLoading, openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import { requireCommandType, validatePayload } from './payload.js'
+
+export interface SendRequest {
+  config: ResolvedConfig
+  service?: string
+  type: string
+  /** The payload, or a function asking for it (interactive prompts, given the command's schema). */
+  payload: unknown | ((schema: object | undefined) => Promise<unknown>)
+  id?: string
+  key?: string
+  headers?: Record<string, string>
+  expectedVersion?: number
+  /** Zero-config: the topic to send to. */
+  topic?: string
+  dryRun?: boolean
+  /** Shown the encoded record; false cancels (interactive confirmation). */
+  confirm?: (record: SentRecord) => Promise<boolean>
+  wait?: { timeoutMs: number; onEvent?: (event: DecodedEvent) => void }
+  runtime?: RuntimeOptions
+}
+
+/** The record as produced (or as it would be, with --dry-run). */
+export interface SentRecord {
+  topic: string
+  key: string | null
+  headers: Record<string, string>
+  /** The value as text (JSON text for JSON codecs), or `base64:…` for binary encodings. */
+  value: string | null
+}
+
+export interface SendResult {
+  commandId: string
+  type: string
+  service: string
+  record: SentRecord
+  dryRun: boolean
+  cancelled?: boolean
+  partition?: number
+  offset?: number
+  /** With --wait: the events caused by the command and what they mean. */
+  outcome?: 'accepted' | 'rejected'
+  events?: Array<Record<string, unknown>>
+}
+
+/** After the first caused event, how long to keep collecting further events of the same command. */
+const SETTLE_MS = 300
+
+export async function sendCommand(request: SendRequest): Promise<SendResult> {
+  const runtime = openRuntime(request.config, request.service, request.runtime)
+  const { service } = runtime
+  try {
+    const zero = isZeroConfig(service)
+    const declared = Object.keys(service.commands).length > 0
+    const spec = declared ? requireCommandType(service.commands, request.type, service.name) : undefined
+    const topic = request.topic ?? service.streams.commands[0]
+    if (!topic) {
+      throw new ConfigError(
+        `no commands stream is configured${zero ? ' (no config file found)' : ` for service ${service.name}`}`,
+        {
+          code: 'NO_STREAM',
+          suggestion: 'give --topic (and --brokers), or set the service streams.commands in the config',
+        },
+      )
+    }
+    const payload = typeof request.payload === 'function' ? await request.payload(spec?.schema) : request.payload
+    if (payload === undefined) {
+      throw new UsageError('no payload: give --data, --data-file <path|->, or --interactive', { code: 'NO_PAYLOAD' })
+    }
+    validatePayload(request.type, spec?.schema, payload)
+
+    const envelopeService: Pick<ServiceConfig, 'name' | 'envelope'> = zero
+      ? { name: service.name, envelope: defaultCommandEnvelope }
+      : service
+    const codecs = await runtime.codecs()
+    const encode = createCommandEncoder(
+      envelopeService,
+      zero ? { key: codecs.key, value: jsonCodec(codecs.value) } : codecs,
+    )
+    const commandId = request.id ?? randomUUID()
+    const encoded = encode({
+      type: request.type,
+      payload,
+      id: commandId,
+      key: request.key,
+      expectedVersion: request.expectedVersion,
+      headers: request.headers,
+      timestamp: Date.now(),
+    })
+    if (encoded.key === null && envelopeService.envelope.aggregateId === 'key') {
+      throw new UsageError(`${request.type} needs a key: the aggregate id is the record key (--key <id>)`, {
+        code: 'NO_KEY',
+      })
+    }
+    const record: SentRecord = {
+      topic,
+      key: encoded.key === null ? null : rawText(encoded.key),
+      headers: encoded.headers,
+      value: rawText(encoded.value),
+    }
+    const result: SendResult = {
+      commandId,
+      type: request.type,
+      service: service.name,
+      record,
+      dryRun: Boolean(request.dryRun),
+    }
+    if (request.dryRun) return result
+    if (request.confirm && !(await request.confirm(record))) return { ...result, cancelled: true }
+
+    // Fix where the events stream ends *before* producing: every caused event lies beyond.
+    let eventRanges: PartitionRange[] | undefined
+    if (request.wait) {
+      if (service.streams.events.length === 0) {
+        throw new ConfigError('--wait needs the service events stream in the config', { code: 'NO_STREAM' })
+      }
+      eventRanges = await runtime.reader.resolveRanges(service.streams.events, { from: { kind: 'end' } })
+    }
+    const produced = await produceRecord(
+      request.config.kafka,
+      { topic, key: encoded.key, value: encoded.value, headers: encoded.headers },
+      { debug: request.runtime?.debug },
+    )
+    result.partition = produced.partition
+    result.offset = produced.offset
+    if (!request.wait || !eventRanges) return result
+
+    const decode = await runtime.decoder()
+    const events: DecodedEvent[] = []
+    const stop = new AbortController()
+    let timedOut = false
+    const deadline = setTimeout(() => {
+      timedOut = true
+      stop.abort()
+    }, request.wait.timeoutMs)
+    let settle: NodeJS.Timeout | undefined
+    try {
+      for await (const batch of runtime.reader.read(eventRanges, { signal: stop.signal })) {
+        for (const eventRecord of batch.records) {
+          let event: DecodedEvent
+          try {
+            event = await decodeWithSchemaLoading(decode, eventRecord)
+          } catch {
+            continue // an undecodable event cannot name our command
+          }
+          if (event.causationId !== commandId && event.correlationId !== commandId) continue
+          events.push(event)
+          request.wait.onEvent?.(event)
+          clearTimeout(settle)
+          settle = setTimeout(() => stop.abort(), SETTLE_MS)
+        }
+      }
+    } finally {
+      clearTimeout(deadline)
+      clearTimeout(settle)
+    }
+    result.events = events.map(eventJson)
+    if (events.length === 0 && timedOut) {
+      throw new UnreachableError(
+        `no event caused by command ${commandId} arrived on ${service.streams.events.join(', ')} within ${request.wait.timeoutMs} ms (the command was produced to ${topic}/${produced.partition}@${produced.offset})`,
+        {
+          code: 'WAIT_TIMEOUT',
+          suggestion: 'check that the service is running (es tail commands / es tail events), or raise --timeout',
+          where: { topic, partition: produced.partition, offset: produced.offset, commandId },
+        },
+      )
+    }
+    result.outcome = events.some((e) => e.type !== undefined && service.rejections.includes(e.type))
+      ? 'rejected'
+      : 'accepted'
+    return result
+  } finally {
+    await runtime.close()
+  }
+}
+
+/** Zero-config commands are JSON whatever the value codec guesses on reads. */
+function jsonCodec(codec: {
+  encode(value: unknown): Buffer | null
+  decode(bytes: Buffer | null): unknown
+  name: string
+}) {
+  return {
+    ...codec,
+    name: 'json',
+    encode: (value: unknown) => (value === undefined || value === null ? null : Buffer.from(JSON.stringify(value))),
+    decode: (bytes: Buffer | null) => codec.decode(bytes),
+  }
+}
+
+function eventJson(event: DecodedEvent): Record<string, unknown> {
+  return {
+    topic: event.topic,
+    partition: event.partition,
+    offset: event.offset,
+    type: event.type,
+    id: event.id,
+    aggregateId: event.aggregateId,
+    causationId: event.causationId,
+    version: event.version,
+    timestamp: new Date(event.timestamp).toISOString(),
+    payload: toJsonSafe(event.payload),
+  }
+}
