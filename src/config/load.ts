@@ -199,6 +199,20 @@ function codecSpec(raw: unknown, fromFile: (p: string) => string, where: { file:
     }
     return { type, schema: fromFile(spec.schema) }
   }
+  if (type === 'avro-confluent') {
+    const result: CodecSpec = { type }
+    if (spec.schemaId !== undefined) {
+      const id = Number(spec.schemaId)
+      if (!Number.isInteger(id) || id < 0) {
+        throw new ConfigError(`"schemaId" must be a registry schema id (a non-negative integer) at ${where.path}`, {
+          code: 'CONFIG_INVALID',
+          where,
+        })
+      }
+      result.schemaId = id
+    }
+    return result
+  }
   if (type === 'avro-single-object') {
     const result: CodecSpec = { type }
     if (spec.schemas !== undefined)

@@ -46,21 +46,30 @@ export type CodecSpec =
   | { type: 'json' }
   /** Raw Avro binary datum, schema from a local .avsc (path resolved against the config file). */
   | { type: 'avro'; schema: string }
-  /** Confluent framing: 0x00, 4-byte schema id, datum; schemas from the registry. */
-  | { type: 'avro-confluent' }
+  /**
+   * Confluent framing: 0x00, 4-byte schema id, datum; schemas from the registry. `schemaId`: the
+   * registered schema commands are encoded with (decoding needs none).
+   */
+  | { type: 'avro-confluent'; schemaId?: number }
   /** Avro single-object encoding: C3 01, 8-byte CRC-64-AVRO fingerprint (LE), datum. */
   | { type: 'avro-single-object'; schemas?: string[]; schemaTopic?: string }
 
 /**
- * Where each part of a message lives. A locator is a small pipeline, stages separated by `|`:
- *   `$.data.value_id`            a JSON path into the decoded value
+ * Where each part of a message lives. A locator is a small pipeline, stages separated by `|`
+ * (grammar and evaluation: src/envelope/locator.ts):
+ *   `$.data.value_id`            a JSON path into the decoded value (`$` is the whole value;
+ *                                `$.a[0]`, `$['odd key']` work; no wildcards)
  *   `key`                        the record key (decoded with the key codec)
  *   `header:__TypeId__`          a header, as UTF-8 text
- *   `topic` / `timestamp`        the record's topic, or its timestamp (ms)
+ *   `topic` / `partition` / `offset` / `timestamp`   the record's own metadata (timestamp in ms)
+ *   `schema`                     the full name of the Avro schema the value was written with
+ *   `none`                       not present in this system's messages
  *   `$.details | json`           a JSON document inside a string field, parsed
  *   `$.details | json | $.x`     …and a path into it
- *   `header:__TypeId__ | simple-name`  `com.acme.FundsDeposited` → `FundsDeposited`
- * Undefined locators fall back to the defaults in `defaultEnvelope`.
+ *   `header:__TypeId__ | simple-name`  `com.acme.FundsDeposited` → `FundsDeposited` (also `Outer$Inner` → `Inner`)
+ *   `… | string`, `… | number`   convert
+ * Undefined locators fall back to the defaults in `defaultEnvelope`. When a command is encoded,
+ * each field is written where its locator points (see src/envelope/command-encoder.ts).
  */
 export interface EnvelopeSpec {
   type: string
@@ -71,7 +80,25 @@ export interface EnvelopeSpec {
   version: string
   timestamp: string
   payload: string
-  /** Extra fields written when encoding a command, e.g. `{"type": "command"}` for seed 003. */
+  /** Where a command carries its expected version, when not at `version` (seed 003: `originalVersion`). */
+  expectedVersion?: string
+  /** Where a command carries its time, when not at `timestamp`; `none` when commands carry none. */
+  commandTimestamp?: string
+  /**
+   * Where a command's record key comes from when none is given, as a locator into the encoded
+   * command (`$.id`: keyed by the command id, seed 002). Default: the aggregate id when
+   * `aggregateId` is `key`, else no key.
+   */
+  commandKey?: string
+  /**
+   * Full type names for a `| simple-name` type locator, used when encoding: simple name → full
+   * name (seed 004: `AccountOpenedEvent` → `com.asimkilic.account.common.events.AccountOpenedEvent`).
+   */
+  typeNames?: Record<string, string>
+  /**
+   * Extra fields written when encoding a command, e.g. `{"type": "command"}` for seed 003. Keys are
+   * value fields, or locators (`$.meta.source`, `header:origin`).
+   */
   commandDefaults?: Record<string, unknown>
 }
 

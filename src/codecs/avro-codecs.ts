@@ -1,0 +1,342 @@
+/**
+ * The three Avro framings:
+ *   avro                 a raw binary datum, one schema from a local .avsc (seed 000)
+ *   avro-single-object   C3 01 + CRC-64-AVRO fingerprint of the writer schema (little-endian) +
+ *                        datum; an empty value stands for null (seed 001, the Kaa registry)
+ *   avro-confluent       00 + 4-byte big-endian registry id + datum
+ * Every datum is decoded with the writer's own schema (no reader-schema projection), so the value
+ * is exactly what the producer wrote. Schemas not yet held raise `MissingSchemaError`; see
+ * codec-errors.ts for the load-and-retry protocol.
+ */
+import { AvroSchema } from './avro/avro-schema.js'
+import { AvroSchemaError } from './avro/schema.js'
+import { type Codec, describeSchemaRef, fingerprintRef, type SchemaRef, schemaIdRef, schemaRefKey } from './codec.js'
+import { DecodeError, EncodeError, MissingSchemaError } from './codec-errors.js'
+import type { FileSchemaSource } from './file-schema-source.js'
+import type { SchemaSource } from './schema-source.js'
+import type { SchemaTopicSource } from './schema-topic-source.js'
+
+export class RawAvroCodec implements Codec {
+  readonly name = 'avro'
+
+  constructor(readonly schema: AvroSchema) {}
+
+  decode(bytes: Buffer | null): unknown {
+    return bytes === null ? null : this.schema.decode(bytes)
+  }
+
+  encode(value: unknown): Buffer | null {
+    return value === null || value === undefined ? null : this.schema.encode(value)
+  }
+
+  schemaNameOf(): string | undefined {
+    return this.schema.name
+  }
+}
+
+/**
+ * Schemas fetched from sources, compiled once per reference. Remembers references no source has
+ * (or whose schema is broken) so those records fail fast as plain DecodeErrors instead of
+ * asking for a load again and again.
+ */
+class SchemaCache {
+  private readonly failures = new Map<string, DecodeError>()
+
+  constructor(
+    private readonly sources: readonly SchemaSource[],
+    private readonly remember: (ref: SchemaRef, schema: AvroSchema) => void,
+  ) {}
+
+  /** Sync: compile what a source already holds. Returns undefined if none holds it. */
+  lookup(ref: SchemaRef): AvroSchema | undefined {
+    for (const source of this.sources) {
+      const text = source.get(ref)
+      if (text !== undefined) return this.compile(ref, text, source)
+    }
+    return undefined
+  }
+
+  /** The error to throw for a reference that is not held: known failure, else "please load". */
+  missing(ref: SchemaRef, load: () => Promise<void>): DecodeError {
+    const failure = this.failures.get(schemaRefKey(ref))
+    if (failure) return failure
+    return new MissingSchemaError(ref, load)
+  }
+
+  async load(ref: SchemaRef): Promise<void> {
+    for (const source of this.sources) {
+      let text: string | undefined
+      try {
+        text = await source.load(ref)
+      } catch (error) {
+        if (!(error instanceof DecodeError)) throw error
+        this.failures.set(schemaRefKey(ref), error)
+        return
+      }
+      if (text !== undefined) {
+        try {
+          this.compile(ref, text, source)
+        } catch (error) {
+          if (!(error instanceof DecodeError)) throw error
+        }
+        return
+      }
+    }
+    this.failures.set(
+      schemaRefKey(ref),
+      new DecodeError(`unknown ${describeSchemaRef(ref)}`, {
+        code: 'UNKNOWN_SCHEMA',
+        suggestion: `none of ${this.sources.map((s) => s.description).join(', ') || 'the schema sources'} has it`,
+      }),
+    )
+  }
+
+  private compile(ref: SchemaRef, text: string, source: SchemaSource): AvroSchema {
+    try {
+      const schema = new AvroSchema(text)
+      this.remember(ref, schema)
+      this.failures.delete(schemaRefKey(ref))
+      return schema
+    } catch (error) {
+      if (!(error instanceof AvroSchemaError)) throw error
+      const failure = new DecodeError(
+        `${describeSchemaRef(ref)} from ${source.description} is not valid Avro: ${error.message}`,
+        { code: 'INVALID_SCHEMA' },
+      )
+      this.failures.set(schemaRefKey(ref), failure)
+      throw failure
+    }
+  }
+}
+
+const SINGLE_OBJECT_HEADER = 10
+
+export interface SingleObjectSources {
+  /** The configured .avsc files; encoding uses the first of these that accepts the value. */
+  files?: FileSchemaSource
+  topic?: SchemaTopicSource
+  /** Any further sources (tests). */
+  others?: SchemaSource[]
+}
+
+export class SingleObjectCodec implements Codec {
+  readonly name = 'avro-single-object'
+  /** The schema-topic source this codec reads, for the Kafka reader to feed. */
+  readonly schemaTopic?: SchemaTopicSource
+  private readonly files?: FileSchemaSource
+  private readonly cache: SchemaCache
+  /** Compiled schemas by the low 32 bits of the fingerprint, then the high 32: no allocation per lookup. */
+  private readonly byLow = new Map<number, Array<{ high: number; schema: AvroSchema }>>()
+  private lastLow = -1
+  private lastHigh = -1
+  private lastSchema: AvroSchema | undefined
+
+  constructor(sources: SingleObjectSources) {
+    this.files = sources.files
+    this.schemaTopic = sources.topic
+    const all = [sources.files, sources.topic, ...(sources.others ?? [])].filter((s): s is SchemaSource => !!s)
+    this.cache = new SchemaCache(all, (ref, schema) => {
+      if (ref.kind === 'fingerprint') this.remember(ref.fingerprint, schema)
+    })
+    for (const schema of sources.files?.schemas ?? []) this.remember(schema.fingerprint, schema)
+  }
+
+  decode(bytes: Buffer | null): unknown {
+    if (bytes === null || bytes.length === 0) return null
+    return this.schemaOf(bytes).decode(bytes, SINGLE_OBJECT_HEADER)
+  }
+
+  /** Encodes with the first configured schema file that accepts the value. */
+  encode(value: unknown): Buffer | null {
+    if (value === null || value === undefined) return null
+    const candidates = this.files?.schemas ?? []
+    if (candidates.length === 0) {
+      throw new EncodeError(
+        'avro-single-object encodes with the schemas listed in codec "schemas"; none is configured',
+        {
+          code: 'NO_WRITER_SCHEMA',
+        },
+      )
+    }
+    return encodeWithFirstFitting(candidates, value, singleObjectHeader)
+  }
+
+  async loadSchema(ref: SchemaRef): Promise<void> {
+    await this.cache.load(ref)
+  }
+
+  schemaNameOf(bytes: Buffer): string | undefined {
+    if (bytes.length < SINGLE_OBJECT_HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return undefined
+    return this.find(bytes.readUInt32LE(2), bytes.readUInt32LE(6))?.name
+  }
+
+  private schemaOf(bytes: Buffer): AvroSchema {
+    if (bytes.length < SINGLE_OBJECT_HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) {
+      throw new DecodeError(
+        `not Avro single-object encoding (expected C3 01 and an 8-byte fingerprint, got ${describeStart(bytes)})`,
+        { code: 'NOT_SINGLE_OBJECT' },
+      )
+    }
+    const low = bytes.readUInt32LE(2)
+    const high = bytes.readUInt32LE(6)
+    const known = this.find(low, high)
+    if (known) return known
+    const ref = fingerprintRef((BigInt(high) << 32n) | BigInt(low))
+    const fetched = this.cache.lookup(ref)
+    if (fetched) return fetched
+    throw this.cache.missing(ref, () => this.loadSchema(ref))
+  }
+
+  private find(low: number, high: number): AvroSchema | undefined {
+    if (low === this.lastLow && high === this.lastHigh) return this.lastSchema
+    const entries = this.byLow.get(low)
+    if (!entries) return undefined
+    for (const entry of entries) {
+      if (entry.high === high) {
+        this.lastLow = low
+        this.lastHigh = high
+        this.lastSchema = entry.schema
+        return entry.schema
+      }
+    }
+    return undefined
+  }
+
+  private remember(fingerprint: bigint, schema: AvroSchema): void {
+    const low = Number(fingerprint & 0xffffffffn)
+    const high = Number(fingerprint >> 32n)
+    const entries = this.byLow.get(low) ?? []
+    const existing = entries.findIndex((entry) => entry.high === high)
+    if (existing >= 0) entries[existing] = { high, schema }
+    else entries.push({ high, schema })
+    this.byLow.set(low, entries)
+    if (low === this.lastLow && high === this.lastHigh) this.lastSchema = schema
+  }
+}
+
+function singleObjectHeader(schema: AvroSchema): Buffer {
+  const header = Buffer.alloc(SINGLE_OBJECT_HEADER)
+  header[0] = 0xc3
+  header[1] = 0x01
+  header.writeBigUInt64LE(schema.fingerprint, 2)
+  return header
+}
+
+const CONFLUENT_HEADER = 5
+
+export class ConfluentAvroCodec implements Codec {
+  readonly name = 'avro-confluent'
+  private readonly byId = new Map<number, AvroSchema>()
+  private readonly cache: SchemaCache
+
+  /** `schemaId`: the registered schema commands are encoded with. */
+  constructor(
+    registry: SchemaSource,
+    private readonly schemaId?: number,
+  ) {
+    this.cache = new SchemaCache([registry], (ref, schema) => {
+      if (ref.kind === 'id') this.byId.set(ref.id, schema)
+    })
+  }
+
+  decode(bytes: Buffer | null): unknown {
+    if (bytes === null) return null
+    if (bytes.length < CONFLUENT_HEADER || bytes[0] !== 0) {
+      throw new DecodeError(
+        `not Confluent Avro framing (expected a 0x00 magic byte and a 4-byte schema id, got ${describeStart(bytes)})`,
+        { code: 'NOT_CONFLUENT_FRAMING' },
+      )
+    }
+    return this.schemaFor(bytes.readUInt32BE(1)).decode(bytes, CONFLUENT_HEADER)
+  }
+
+  /**
+   * Encodes with `schemaId` (loading it like decode does); without one, with the first schema
+   * already loaded that accepts the value.
+   */
+  encode(value: unknown): Buffer | null {
+    if (value === null || value === undefined) return null
+    if (this.schemaId !== undefined) {
+      const schema = this.schemaFor(this.schemaId)
+      return schema.encode(value, confluentHeader(this.schemaId))
+    }
+    const loaded = [...this.byId.entries()]
+    if (loaded.length === 0) {
+      throw new EncodeError('avro-confluent needs a schema id to encode with', {
+        code: 'NO_WRITER_SCHEMA',
+        suggestion: 'set "schemaId" on the codec in the config (the id the registry gave the schema)',
+      })
+    }
+    const schemas = loaded.map(([, schema]) => schema)
+    const ids = new Map(loaded.map(([id, schema]) => [schema, id]))
+    return encodeWithFirstFitting(schemas, value, (schema) => confluentHeader(ids.get(schema) as number))
+  }
+
+  async loadSchema(ref: SchemaRef): Promise<void> {
+    await this.cache.load(ref)
+  }
+
+  schemaNameOf(bytes: Buffer): string | undefined {
+    if (bytes.length < CONFLUENT_HEADER || bytes[0] !== 0) return undefined
+    return this.byId.get(bytes.readUInt32BE(1))?.name
+  }
+
+  private schemaFor(id: number): AvroSchema {
+    const known = this.byId.get(id)
+    if (known) return known
+    const ref = schemaIdRef(id)
+    const fetched = this.cache.lookup(ref)
+    if (fetched) return fetched
+    throw this.cache.missing(ref, () => this.loadSchema(ref))
+  }
+}
+
+function confluentHeader(id: number): Buffer {
+  const header = Buffer.alloc(CONFLUENT_HEADER)
+  header.writeUInt32BE(id, 1)
+  return header
+}
+
+/**
+ * Encodes with the first schema that takes the value. Writers ignore unknown properties, so
+ * `{amount, error}` would fit `Operation{amount}` too: schemas whose top-level record has a field
+ * for every property of the value are tried first.
+ */
+function encodeWithFirstFitting(
+  schemas: readonly AvroSchema[],
+  value: unknown,
+  header: (schema: AvroSchema) => Uint8Array,
+): Buffer {
+  const exact = schemas.filter((schema) => coversAllProperties(schema, value))
+  const ordered = [...exact, ...schemas.filter((schema) => !exact.includes(schema))]
+  let first: { schema: AvroSchema; error: EncodeError } | undefined
+  for (const schema of ordered) {
+    try {
+      return schema.encode(value, header(schema))
+    } catch (error) {
+      if (!(error instanceof EncodeError)) throw error
+      first ??= { schema, error }
+    }
+  }
+  if (schemas.length === 1 && first) throw first.error
+  throw new EncodeError(
+    `value fits none of the schemas ${schemas.map((s) => s.label).join(', ')} (${first?.schema.label}: ${first?.error.message})`,
+    { code: 'AVRO_ENCODE_MISMATCH' },
+  )
+}
+
+function coversAllProperties(schema: AvroSchema, value: unknown): boolean {
+  if (schema.type.type !== 'record' || typeof value !== 'object' || value === null) return false
+  const fields = new Set(schema.type.fields.map((field) => field.name))
+  return Object.keys(value).every((key) => fields.has(key))
+}
+
+function describeStart(bytes: Buffer): string {
+  if (bytes.length === 0) return 'no bytes'
+  const shown = bytes
+    .subarray(0, 4)
+    .toString('hex')
+    .toUpperCase()
+    .replace(/(..)(?=.)/g, '$1 ')
+  return `${shown}${bytes.length > 4 ? ' …' : ''} (${bytes.length} bytes)`
+}
