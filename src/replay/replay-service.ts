@@ -54,6 +54,12 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
         : 'e.g. --reducer latest',
     })
   }
+  if (request.aggregate !== undefined && request.state !== 'memory') {
+    // A state file holds the fold of whole topics; one aggregate's fold must not overwrite it.
+    throw new UsageError('--aggregate folds a single aggregate: use it with --state memory (the default)', {
+      code: 'USAGE',
+    })
+  }
   const reducer = await loadReducer(reducerName)
   const topics =
     request.topics && request.topics.length > 0

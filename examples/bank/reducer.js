@@ -1,0 +1,34 @@
+/**
+ * The `accounts` projection of the bank service as an `es` reducer (plain ESM JavaScript, so `es`
+ * loads it without a build). It folds the events the same way as the service's own decider
+ * (domain.ts `evolve`) and projector, into the shape of the `accounts` read model row, so
+ * `es replay` and `es diff` compare like with like (updatedAt ↔ updated_at).
+ *
+ * Events arrive as `{type, aggregateId, id, causationId, version, timestamp, payload, …}` where
+ * `payload` is the event's `data` object (see es.config.yaml's envelope).
+ */
+
+/** An account nothing has happened to yet (not in the read model). */
+export function initialState(aggregateId) {
+  return { id: aggregateId, owner: null, balance: 0, status: 'unopened', version: 0, updatedAt: null }
+}
+
+export function evolve(state, event) {
+  // CommandRejected changes nothing; an event at or below the version is already folded.
+  if (event.type === 'CommandRejected' || event.version <= state.version) return state
+  const payload = event.payload ?? {}
+  const next = { ...state, version: event.version, updatedAt: event.timestamp }
+  switch (event.type) {
+    case 'AccountOpened':
+      return { ...next, status: 'open', owner: payload.owner }
+    case 'FundsDeposited':
+      return { ...next, balance: state.balance + payload.amount }
+    case 'FundsWithdrawn':
+      return { ...next, balance: state.balance - payload.amount }
+    case 'AccountClosed':
+      // Closed accounts stay in the read model with status 'closed'.
+      return { ...next, status: 'closed' }
+    default:
+      return state
+  }
+}

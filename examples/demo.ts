@@ -1,0 +1,176 @@
+/**
+ * `npm run demo`: the main job on the embedded default. Starts a local Kafka (`es local start`),
+ * runs the sample bank service (command handler + projector into a SQLite read model), and lets
+ * `es` operate it: send commands and wait for their events (one accepted, one rejected for a
+ * stale version, one for an overdraft), tail the events, replay them into state, show the
+ * snapshots topic. The broker keeps running afterwards for you to try commands; the service
+ * processes are stopped.
+ *
+ *   npm run demo                  # broker on 127.0.0.1:9092 (ES_DEMO_PORT to change)
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
+const esBin = join(root, 'bin/run.js')
+const port = Number(process.env.ES_DEMO_PORT ?? 9092)
+const brokers = `127.0.0.1:${port}`
+const work = join(root, '.es', 'demo')
+const readModel = join(work, 'bank-accounts.db')
+const config = join(root, 'examples/bank/es.config.yaml')
+const env = { ...process.env, ES_BROKERS: brokers, ES_CONFIG: config }
+
+function banner(text: string): void {
+  process.stderr.write(`\n\x1b[1m# ${text}\x1b[0m\n`)
+}
+
+/** Runs `es …` as a user would, showing the command line; returns its exit code. */
+function es(args: string[], expect: number[] = [0]): number {
+  process.stderr.write(`\x1b[2m$ es ${args.map((a) => (/[\s{}"']/.test(a) ? `'${a}'` : a)).join(' ')}\x1b[0m\n`)
+  const result = spawnSync(process.execPath, [esBin, ...args], { stdio: 'inherit', env })
+  const code = result.status ?? 1
+  if (!expect.includes(code)) throw new Error(`es ${args.join(' ')} exited ${code}, expected ${expect.join(' or ')}`)
+  if (code !== 0) process.stderr.write(`\x1b[2m(exit ${code}, as expected)\x1b[0m\n`)
+  return code
+}
+
+/** Starts a service process; `ready` resolves when it logs that it has started (60 s at most). */
+function startService(name: string, args: string[]): { child: ChildProcess; ready: Promise<void> } {
+  const child = spawn(process.execPath, [join(root, `dist/examples/bank/${name}.js`), ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+  })
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 60 s`)), 60_000)
+    child.once('exit', (code) => reject(new Error(`${name} exited with code ${code}`)))
+    child.stderr?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').trimEnd().split('\n')) {
+        process.stderr.write(`\x1b[2m[${name}] ${line}\x1b[0m\n`)
+        if (/\bstarted:/.test(line)) {
+          clearTimeout(timer)
+          resolve()
+        }
+      }
+    })
+  })
+  ready.catch(() => {})
+  return { child, ready }
+}
+
+async function stopService(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await exited
+}
+
+async function main(): Promise<void> {
+  mkdirSync(work, { recursive: true })
+  banner(`a local Apache Kafka on ${brokers}`)
+  es(['local', 'start', '--port', String(port)])
+
+  banner('the sample bank service: command handler and projector (SQLite read model)')
+  const handler = startService('command-handler', ['--brokers', brokers])
+  const projector = startService('projector', ['--brokers', brokers, '--read-model', `sqlite:${readModel}`])
+  try {
+    await Promise.all([handler.ready, projector.ready])
+    const account = `acc-${randomBytes(3).toString('hex')}`
+    banner(`send commands to ${account} and wait for the events they cause`)
+    es([
+      'send-command',
+      'OpenAccount',
+      '--key',
+      account,
+      '--data',
+      '{"owner":"Ada Lovelace"}',
+      '--wait',
+      '--timeout',
+      '30s',
+    ])
+    es([
+      'send-command',
+      'DepositFunds',
+      '--key',
+      account,
+      '--data',
+      '{"amount":100}',
+      '--expected-version',
+      '1',
+      '--wait',
+    ])
+    banner('a stale expected version is rejected (exit 1)')
+    es(
+      [
+        'send-command',
+        'WithdrawFunds',
+        '--key',
+        account,
+        '--data',
+        '{"amount":30}',
+        '--expected-version',
+        '1',
+        '--wait',
+      ],
+      [1],
+    )
+    banner('so is an overdraft (exit 1)')
+    es(['send-command', 'WithdrawFunds', '--key', account, '--data', '{"amount":1000}', '--wait'], [1])
+    es([
+      'send-command',
+      'WithdrawFunds',
+      '--key',
+      account,
+      '--data',
+      '{"amount":30}',
+      '--expected-version',
+      '2',
+      '--wait',
+    ])
+    banner('invalid input never leaves the machine (exit 5 and exit 3)')
+    es(['send-command', 'DepositFunds', '--key', account, '--data', '{"amount":-5}'], [5])
+    es(['send-command', 'DepositFund', '--key', account, '--data', '{"amount":5}'], [3])
+
+    banner(`the events of ${account}, read to the end and stopped`)
+    es(['tail', 'events', '--from-beginning', '-e', '--key', account])
+
+    banner('replay every event into state, exactly to the end fixed at start')
+    es([
+      'replay',
+      '--from-beginning',
+      '--projection',
+      'accounts',
+      '--state',
+      join(work, 'replay-state.db'),
+      '--out',
+      join(work, 'accounts.json'),
+    ])
+    es(['replay', '--projection', 'accounts', '--from-beginning', '--aggregate', account, '--trace'])
+
+    banner('the snapshots topic, latest state per account')
+    waitForSnapshot(account)
+    es(['snapshots', account])
+  } finally {
+    await Promise.all([stopService(handler.child), stopService(projector.child)])
+  }
+  banner('done')
+  process.stderr.write(
+    `The broker keeps running on ${brokers}. Try:\n  export ES_CONFIG=${config}\n  node bin/run.js tail events --from-beginning -e\n  node bin/run.js snapshots\n  node bin/run.js local stop\n`,
+  )
+}
+
+/** The projector publishes snapshots asynchronously; wait (bounded) until the account's is there. */
+function waitForSnapshot(account: string): void {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const result = spawnSync(process.execPath, [esBin, 'snapshots', account, '--json'], { env, encoding: 'utf8' })
+    if (result.status === 0 && /"balance":\s*70/.test(result.stdout)) return
+    spawnSync('sleep', ['0.2'])
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`demo failed: ${(error as Error).message}\n`)
+  process.exit(1)
+})
