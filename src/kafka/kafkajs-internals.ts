@@ -1,0 +1,129 @@
+/**
+ * The kafkajs 2.2.4 internals the log reader drives, typed and loaded on first use (kafkajs is
+ * CommonJS and costs ~40 ms to load: `es --version` must not pay for it).
+ *
+ * kafkajs has no group-less consumer, so the reader builds kafkajs's `Cluster` itself (metadata,
+ * leaders, ListOffsets, connections with TLS/SASL) and sends Fetch requests encoded by kafkajs on
+ * the leader broker's connection pool, with its own response decoder (src/kafka/fetch-response.ts).
+ * These are private modules: package.json pins kafkajs at exactly 2.2.4 and `loadKafkajsInternals`
+ * refuses any other version rather than misbehave.
+ */
+import { createRequire } from 'node:module'
+import { InternalError } from '../errors.js'
+
+export const KAFKAJS_VERSION = '2.2.4'
+
+export interface KafkajsPartitionMetadata {
+  partitionId: number
+  leader: number
+  partitionErrorCode: number
+}
+
+export interface KafkajsTopicMetadata {
+  topic: string
+  isInternal?: boolean
+  partitionMetadata: KafkajsPartitionMetadata[]
+}
+
+export interface KafkajsApiVersions {
+  [apiKey: number]: { minVersion: number; maxVersion: number }
+}
+
+/** A protocol request as kafkajs's connection sends it: encoder, decoder and timeout. */
+export interface KafkajsProtocolRequest {
+  request: unknown
+  response: { decode(payload: Buffer): Promise<unknown>; parse(decoded: unknown): Promise<unknown> }
+  requestTimeout?: number
+}
+
+export interface KafkajsBroker {
+  nodeId: number | null
+  versions: KafkajsApiVersions | null
+  connectionPool: { send(request: KafkajsProtocolRequest): Promise<unknown> }
+  disconnect(): Promise<void>
+}
+
+export interface KafkajsTopicOffsetsRequest {
+  topic: string
+  partitions: Array<{ partition: number }>
+  fromBeginning?: boolean
+  fromTimestamp?: number
+}
+
+export interface KafkajsCluster {
+  connect(): Promise<void>
+  disconnect(): Promise<void>
+  refreshMetadata(): Promise<void>
+  addMultipleTargetTopics(topics: string[]): Promise<void>
+  metadata(options?: { topics?: string[] }): Promise<{ topicMetadata: KafkajsTopicMetadata[] }>
+  findTopicPartitionMetadata(topic: string): KafkajsPartitionMetadata[]
+  findBroker(options: { nodeId: number | string }): Promise<KafkajsBroker>
+  fetchTopicsOffset(
+    topics: KafkajsTopicOffsetsRequest[],
+  ): Promise<Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }>>
+}
+
+export interface KafkajsInternals {
+  createCluster(options: Record<string, unknown>): KafkajsCluster
+  /** A kafkajs root logger that forwards to the given log creator. */
+  createLogger(level: number, logCreator: unknown): unknown
+  socketFactory(): unknown
+  /** kafkajs's Fetch request for `version` (encoder; es replaces the response decoder). */
+  fetchRequest(version: number, request: Record<string, unknown>): { request: unknown; requestTimeout: number }
+  /** The highest Fetch version kafkajs can encode. */
+  fetchMaxVersion: number
+  decompress(codec: number, data: Buffer): Promise<Buffer>
+  /** kafkajs's error for a protocol error code (`type` e.g. NOT_LEADER_OR_FOLLOWER, `retriable`). */
+  protocolError(code: number): Error & { type: string; retriable: boolean }
+}
+
+let loaded: KafkajsInternals | undefined
+
+export function loadKafkajsInternals(): KafkajsInternals {
+  if (loaded) return loaded
+  const require = createRequire(import.meta.url)
+  const { version } = require('kafkajs/package.json') as { version: string }
+  if (version !== KAFKAJS_VERSION) {
+    throw new InternalError(`es needs kafkajs ${KAFKAJS_VERSION} exactly, found ${version}`, {
+      code: 'KAFKAJS_VERSION',
+      suggestion: `reinstall: npm install kafkajs@${KAFKAJS_VERSION}`,
+    })
+  }
+  const Cluster = require('kafkajs/src/cluster') as new (options: Record<string, unknown>) => KafkajsCluster
+  const loggers = require('kafkajs/src/loggers') as {
+    createLogger(options: { level: number; logCreator: unknown }): unknown
+  }
+  const socketFactory = require('kafkajs/src/network/socketFactory') as () => unknown
+  const { requests } = require('kafkajs/src/protocol/requests') as {
+    requests: {
+      Fetch: {
+        versions: string[]
+        protocol(options: { version: number }): (request: Record<string, unknown>) => {
+          request: unknown
+          requestTimeout: number
+        }
+      }
+    }
+  }
+  const compression = require('kafkajs/src/protocol/message/compression') as {
+    lookupCodec(codec: number): { decompress(data: Buffer): Promise<Buffer> } | null
+  }
+  const errors = require('kafkajs/src/protocol/error') as {
+    createErrorFromCode(code: number): Error & { type: string; retriable: boolean }
+  }
+  loaded = {
+    createCluster: (options) => new Cluster(options),
+    createLogger: (level, logCreator) => loggers.createLogger({ level, logCreator }),
+    socketFactory,
+    fetchRequest: (version, request) => requests.Fetch.protocol({ version })(request),
+    fetchMaxVersion: Math.max(...requests.Fetch.versions.map(Number)),
+    decompress: async (codec, data) => {
+      // kafkajs ships gzip; snappy, lz4 and zstd throw KafkaJSNotImplemented unless registered.
+      const implementation = compression.lookupCodec(codec)
+      if (!implementation) throw new Error(`unknown compression codec ${codec}`)
+      return implementation.decompress(data)
+    },
+    protocolError: (code) => errors.createErrorFromCode(code),
+  }
+  return loaded
+}
