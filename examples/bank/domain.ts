@@ -15,7 +15,13 @@
 export const COMMAND_TYPES = ['OpenAccount', 'DepositFunds', 'WithdrawFunds', 'CloseAccount'] as const
 export type CommandType = (typeof COMMAND_TYPES)[number]
 
-export const EVENT_TYPES = ['AccountOpened', 'FundsDeposited', 'FundsWithdrawn', 'AccountClosed', 'CommandRejected'] as const
+export const EVENT_TYPES = [
+  'AccountOpened',
+  'FundsDeposited',
+  'FundsWithdrawn',
+  'AccountClosed',
+  'CommandRejected',
+] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
 /**
@@ -129,9 +135,7 @@ export function decide(command: Command, state: AccountState): AccountEvent[] | 
   }
 
   if (isVersion(command.expectedVersion) && command.expectedVersion !== state.version) {
-    return reject(
-      `expected version ${command.expectedVersion} but account ${state.id} is at version ${state.version}`,
-    )
+    return reject(`expected version ${command.expectedVersion} but account ${state.id} is at version ${state.version}`)
   }
 
   if (command.type === 'OpenAccount') {

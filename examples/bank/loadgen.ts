@@ -20,8 +20,8 @@
  */
 import { randomUUID } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import { Partitioners } from 'kafkajs'
 import { isMainThread, type MessagePort, parentPort, Worker, workerData } from 'node:worker_threads'
+import { Partitioners } from 'kafkajs'
 import {
   brokerList,
   createKafka,
@@ -198,7 +198,10 @@ async function produce(task: WorkerTask, port: MessagePort): Promise<void> {
     send = (records) => wire.send(records, acks)
     close = async () => wire.close()
   } else {
-    const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner })
+    const producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    })
     await producer.connect()
     send = (records) =>
       producer.send({
@@ -389,6 +392,10 @@ if (isMainThread) {
 } else {
   const port = parentPort as MessagePort
   produce(workerData as WorkerTask, port).catch((error) => {
-    port.postMessage({ type: 'error', message: describeError(error), exitCode: exitCodeOf(error) } satisfies WorkerReport)
+    port.postMessage({
+      type: 'error',
+      message: describeError(error),
+      exitCode: exitCodeOf(error),
+    } satisfies WorkerReport)
   })
 }

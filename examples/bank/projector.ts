@@ -27,9 +27,9 @@ import {
   createKafka,
   DEFAULT_BROKERS,
   ensureTopics,
+  idempotentProducer,
   logger,
   type Positions,
-  idempotentProducer,
   positiveInteger,
   type RunningProcess,
   readOptions,
@@ -110,7 +110,9 @@ async function start(): Promise<RunningProcess> {
       if (!created.includes(snapshotsTopic)) {
         const described = await admin.describeConfigs({
           includeSynonyms: false,
-          resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: snapshotsTopic, configNames: ['cleanup.policy'] }],
+          resources: [
+            { type: kafkajs.ConfigResourceTypes.TOPIC, name: snapshotsTopic, configNames: ['cleanup.policy'] },
+          ],
         })
         const policy = described.resources[0]?.configEntries.find((e) => e.configName === 'cleanup.policy')
         if (policy && !policy.configValue.includes('compact')) {

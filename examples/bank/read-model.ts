@@ -78,10 +78,7 @@ export function parseReadModel(spec: string): ReadModelTarget {
   if (/^postgres(ql)?:\/\//.test(spec)) return { type: 'postgres', url: spec }
   const file = spec.startsWith('sqlite:') ? spec.slice('sqlite:'.length) : spec
   if (file === '' || /^[a-z][a-z0-9+.-]*:\/\//i.test(file)) {
-    throw new ProcessError(
-      `--read-model "${spec}" is neither sqlite:<file> nor a postgres:// URL`,
-      EXIT_USAGE,
-    )
+    throw new ProcessError(`--read-model "${spec}" is neither sqlite:<file> nor a postgres:// URL`, EXIT_USAGE)
   }
   return { type: 'sqlite', file: resolve(file) }
 }

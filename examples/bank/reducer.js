@@ -17,17 +17,17 @@ export function evolve(state, event) {
   // CommandRejected changes nothing; an event at or below the version is already folded.
   if (event.type === 'CommandRejected' || event.version <= state.version) return state
   const payload = event.payload ?? {}
-  const next = { ...state, version: event.version, updatedAt: event.timestamp }
+  // One new object per event (a replay folds millions of them).
   switch (event.type) {
     case 'AccountOpened':
-      return { ...next, status: 'open', owner: payload.owner }
+      return { ...state, status: 'open', owner: payload.owner, version: event.version, updatedAt: event.timestamp }
     case 'FundsDeposited':
-      return { ...next, balance: state.balance + payload.amount }
+      return { ...state, balance: state.balance + payload.amount, version: event.version, updatedAt: event.timestamp }
     case 'FundsWithdrawn':
-      return { ...next, balance: state.balance - payload.amount }
+      return { ...state, balance: state.balance - payload.amount, version: event.version, updatedAt: event.timestamp }
     case 'AccountClosed':
       // Closed accounts stay in the read model with status 'closed'.
-      return { ...next, status: 'closed' }
+      return { ...state, status: 'closed', version: event.version, updatedAt: event.timestamp }
     default:
       return state
   }

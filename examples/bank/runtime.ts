@@ -6,7 +6,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
-import { type Admin, Kafka, type KafkaMessage, type LogEntry, logLevel, Partitioners, type ProducerConfig } from 'kafkajs'
+import {
+  type Admin,
+  Kafka,
+  type KafkaMessage,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type ProducerConfig,
+} from 'kafkajs'
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092'
 
@@ -33,11 +41,13 @@ export interface OptionSpec {
   description: string
 }
 
-export type Options<S extends Record<string, OptionSpec>> = { [K in keyof S]: S[K]['type'] extends 'boolean' ? boolean : string | undefined }
+export type Options<S extends Record<string, OptionSpec>> = {
+  [K in keyof S]: S[K]['type'] extends 'boolean' ? boolean : string | undefined
+}
 
 /**
- * Flags win over environment variables, which win over defaults. Unknown flags and `--help` end the
- * process with the usage text (exit 2, or 0 for `--help`).
+ * Flags win over environment variables, which win over defaults. `--help` prints the usage and
+ * exits 0; an unknown flag is a ProcessError (exit 2).
  */
 export function readOptions<S extends Record<string, OptionSpec>>(
   usage: string,
@@ -335,12 +345,12 @@ export function runProcess(name: string, start: () => Promise<RunningProcess>): 
   process.on('SIGTERM', () => void stop('SIGTERM'))
   process.on('SIGINT', () => void stop('SIGINT'))
   start()
-    .then((process) => {
-      running = process
-      process.failed.catch(async (error) => {
+    .then((started) => {
+      running = started
+      started.failed.catch(async (error) => {
         if (stopping) return
         stopping = true
-        await process.stop().catch(() => {})
+        await started.stop().catch(() => {})
         fail(error)
       })
     })
@@ -394,7 +404,9 @@ function chainOf(error: Error): Error[] {
   let current: unknown = error
   while (current instanceof Error && chain.length < 5) {
     chain.push(current)
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError
+    current =
+      (current as { cause?: unknown; originalError?: unknown }).cause ??
+      (current as { originalError?: unknown }).originalError
   }
   return chain
 }

@@ -240,7 +240,12 @@ function writeRecordBatch(out: Buffer, start: number, keys: string[], values: st
     const valueLength = Buffer.byteLength(values[i])
     // attributes(1) + timestamp delta 0 (1) + offset delta + key length + key + value length + value + headers 0 (1)
     const bodyLength =
-      3 + varintSize(zigzag(i)) + varintSize(zigzag(keyLength)) + keyLength + varintSize(zigzag(valueLength)) + valueLength
+      3 +
+      varintSize(zigzag(i)) +
+      varintSize(zigzag(keyLength)) +
+      keyLength +
+      varintSize(zigzag(valueLength)) +
+      valueLength
     at = writeVarint(out, at, zigzag(bodyLength))
     out[at++] = 0
     out[at++] = 0

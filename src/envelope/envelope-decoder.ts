@@ -127,6 +127,8 @@ export function createEnvelopeDecoder(
 export function toTimestamp(value: unknown, fallback: number): number {
   if (typeof value === 'number') return Number.isFinite(value) ? value : fallback
   if (typeof value === 'string') {
+    const fast = parseIsoUtc(value)
+    if (fast !== undefined) return fast
     const trimmed = value.trim()
     if (trimmed === '') return fallback
     if (/^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed)
@@ -136,6 +138,37 @@ export function toTimestamp(value: unknown, fallback: number): number {
   if (value instanceof Date) return value.getTime()
   if (typeof value === 'bigint') return Number(value)
   return fallback
+}
+
+const DIGIT_0 = 48
+
+/**
+ * The common case, `YYYY-MM-DDTHH:MM:SS[.fff]Z` (what `Date#toISOString` writes), read from its
+ * character codes: several times faster than Date.parse, which matters once per event in replay.
+ * Anything else returns undefined and goes through Date.parse.
+ */
+function parseIsoUtc(text: string): number | undefined {
+  const length = text.length
+  if (length < 20 || length > 24 || text.charCodeAt(length - 1) !== 90 /* Z */) return undefined
+  if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84) return undefined
+  if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined
+  const digits = (from: number, count: number): number => {
+    let value = 0
+    for (let i = from; i < from + count; i++) {
+      const d = text.charCodeAt(i) - DIGIT_0
+      if (d < 0 || d > 9) return Number.NaN
+      value = value * 10 + d
+    }
+    return value
+  }
+  let millis = 0
+  if (length > 20) {
+    if (text.charCodeAt(19) !== 46 /* . */) return undefined
+    const fraction = text.slice(20, length - 1)
+    millis = Math.floor(digits(20, fraction.length) * 10 ** (3 - fraction.length))
+  }
+  const result = Date.UTC(digits(0, 4), digits(5, 2) - 1, digits(8, 2), digits(11, 2), digits(14, 2), digits(17, 2), millis)
+  return Number.isNaN(result) ? undefined : result
 }
 
 function headerText(headers: KafkaRecord['headers']): Record<string, string> {

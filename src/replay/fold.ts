@@ -112,7 +112,9 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       }
       const id = String(event.aggregateId)
       if (options.aggregate !== undefined && id !== options.aggregate) continue
-      const current = store.has(id) ? store.get(id) : reducer.initialState(id)
+      // One lookup: stores never hold undefined (null/undefined states are deleted).
+      let current = store.get(id)
+      if (current === undefined) current = reducer.initialState(id)
       let next: unknown
       try {
         next = reducer.evolve(current, event)
