@@ -20,17 +20,27 @@ describe('examples/bank/es.config.yaml', () => {
       snapshots: ['bank.snapshots'],
     })
     assert.deepEqual(bank.codec, { key: { type: 'string' }, value: { type: 'json' } })
-    assert.deepEqual(bank.envelope, {
-      type: '$.type',
-      id: '$.id',
-      causationId: '$.causationId',
-      aggregateId: 'key',
-      version: '$.version',
-      timestamp: '$.timestamp',
-      payload: '$.data',
-    })
+    // The locators this file sets (the loader may add defaults for others).
+    const { type, id, causationId, aggregateId, version, timestamp, payload } = bank.envelope
+    assert.deepEqual(
+      { type, id, causationId, aggregateId, version, timestamp, payload },
+      {
+        type: '$.type',
+        id: '$.id',
+        causationId: '$.causationId',
+        aggregateId: 'key',
+        version: '$.version',
+        timestamp: '$.timestamp',
+        payload: '$.data',
+      },
+    )
     assert.deepEqual(bank.rejections, ['CommandRejected'])
-    assert.deepEqual(Object.keys(bank.commands).sort(), ['CloseAccount', 'DepositFunds', 'OpenAccount', 'WithdrawFunds'])
+    assert.deepEqual(Object.keys(bank.commands).sort(), [
+      'CloseAccount',
+      'DepositFunds',
+      'OpenAccount',
+      'WithdrawFunds',
+    ])
     assert.deepEqual(bank.commands.OpenAccount.schema?.required, ['owner'])
     for (const type of ['DepositFunds', 'WithdrawFunds']) {
       const schema = bank.commands[type].schema as { required: string[]; properties: { amount: object } }

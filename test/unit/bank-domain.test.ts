@@ -83,7 +83,10 @@ describe('bank decider', () => {
     assert.match(rejection.data.reason, /insufficient funds/)
     assert.equal(rejection.version, 2)
     assert.equal(rejection.data.actualVersion, 2)
-    assert.equal(given(open(), command('DepositFunds', { amount: 50 }), command('WithdrawFunds', { amount: 50 })).balance, 0)
+    assert.equal(
+      given(open(), command('DepositFunds', { amount: 50 }), command('WithdrawFunds', { amount: 50 })).balance,
+      0,
+    )
   })
 
   it('rejects operations on an account that is not open', () => {
@@ -153,7 +156,10 @@ describe('bank decider', () => {
       { type: 'FundsWithdrawn', version: 3, data: { amount: 10 } },
     ])
     // Opening with expectedVersion 0 is "create only if new".
-    assert.equal(accepted(decide(command('OpenAccount', { owner: 'A' }, { expectedVersion: 0 }), initialState('x'))).length, 1)
+    assert.equal(
+      accepted(decide(command('OpenAccount', { owner: 'A' }, { expectedVersion: 0 }), initialState('x'))).length,
+      1,
+    )
     assert.match(
       rejected(decide(command('OpenAccount', { owner: 'A' }, { expectedVersion: 0 }), state)).data.reason,
       /expected version 0/,
@@ -168,7 +174,10 @@ describe('bank decider', () => {
   })
 
   it('rejects unknown command types and a data.accountId that contradicts the key', () => {
-    assert.match(rejected(decide(command('TransferFunds', { amount: 1 }), given(open()))).data.reason, /unknown command type/)
+    assert.match(
+      rejected(decide(command('TransferFunds', { amount: 1 }), given(open()))).data.reason,
+      /unknown command type/,
+    )
     assert.match(
       rejected(decide(command('DepositFunds', { amount: 1, accountId: 'acc-2' }), given(open()))).data.reason,
       /does not match the record key/,
@@ -210,7 +219,15 @@ describe('bank decider', () => {
       },
     ])
     // The wire field order is the documented one.
-    assert.deepEqual(Object.keys(envelopes[0]), ['id', 'type', 'causationId', 'aggregateId', 'version', 'timestamp', 'data'])
+    assert.deepEqual(Object.keys(envelopes[0]), [
+      'id',
+      'type',
+      'causationId',
+      'aggregateId',
+      'version',
+      'timestamp',
+      'data',
+    ])
   })
 })
 
@@ -219,7 +236,10 @@ describe('bank command and event parsing', () => {
     const fromKey = parseCommand('acc-7', JSON.stringify({ id: 'c1', type: 'DepositFunds', data: { amount: 1 } }))
     assert.ok(fromKey.ok)
     assert.equal(fromKey.command.accountId, 'acc-7')
-    const fromData = parseCommand(null, JSON.stringify({ id: 'c2', type: 'CloseAccount', data: { accountId: 'acc-8' } }))
+    const fromData = parseCommand(
+      null,
+      JSON.stringify({ id: 'c2', type: 'CloseAccount', data: { accountId: 'acc-8' } }),
+    )
     assert.ok(fromData.ok)
     assert.equal(fromData.command.accountId, 'acc-8')
   })
