@@ -38,6 +38,11 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       default: 'fail',
     }),
     topic: topicFlag,
+    workers: Flags.integer({
+      summary: 'Threads folding partition groups in parallel (default: one per core for large fresh replays; 1: none).',
+      min: 1,
+      max: 16,
+    }),
   }
 
   async run(): Promise<ReplayServiceResult> {
@@ -75,6 +80,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       onProgress: (p) => progress.update(p),
       onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
       runtime: { debug: (line) => this.out.debug(line) },
+      workers: flags.workers,
     })
     progress.finish()
     if (!this.jsonEnabled()) this.display(result)
@@ -85,7 +91,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
     const { paint } = this.out
     if ('aggregateState' in result) this.out.data(JSON.stringify(result.aggregateState))
     const lines = [
-      `${paint.green('replayed')} ${result.events.toLocaleString('en-US')} events into ${result.aggregates.toLocaleString('en-US')} aggregates in ${formatDuration(result.durationMs)} (${formatRate(result.eventsPerSecond)})${result.resumed ? ', resumed from stored offsets' : ''}`,
+      `${paint.green('replayed')} ${result.events.toLocaleString('en-US')} events into ${result.aggregates.toLocaleString('en-US')} aggregates in ${formatDuration(result.durationMs)} (${formatRate(result.eventsPerSecond)}${result.workers > 1 ? `, ${result.workers} threads` : ''})${result.resumed ? ', resumed from stored offsets' : ''}`,
       `${result.complete ? 'complete at' : 'stopped at'} ${describeReach(result.partitions)}`,
       `state: ${result.state}${result.out ? `; written to ${result.out.file}` : ''}`,
     ]

@@ -31,6 +31,8 @@ export interface ReplayServiceRequest {
   onProgress?: (progress: FoldProgress) => void
   onWarning?: (message: string) => void
   runtime?: RuntimeOptions
+  /** Worker threads for the fold (1: none); default: one per core for large fresh replays. */
+  workers?: number
 }
 
 export interface ReplayServiceResult extends ReplaySummary {
@@ -84,6 +86,11 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
       onError: request.onError,
       onProgress: request.onProgress,
       onWarning: request.onWarning,
+      // Workers build their own reader from the config: not with an injected (test) reader.
+      parallel:
+        request.runtime?.reader === undefined && service.envelope.aggregateId === 'key'
+          ? { config: request.config, service: request.service, reducer: reducer.name, workers: request.workers }
+          : undefined,
     })
     const result: ReplayServiceResult = { ...summary, projection: projection?.name }
     if (request.aggregate !== undefined) result.aggregateState = store.get(request.aggregate) ?? null

@@ -5,12 +5,14 @@
 import { createWriteStream } from 'node:fs'
 import { rename } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
+import type { ResolvedConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { EndSpec } from '../kafka/offset-spec.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
+import { parallelFold, parallelism } from './parallel-fold.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
 export interface ReplayRequest {
@@ -28,6 +30,12 @@ export interface ReplayRequest {
   onProgress?: (progress: FoldProgress) => void
   onWarning?: (message: string) => void
   checkpointEvents?: number
+  /**
+   * Fold partition groups in worker threads when this replay allows it (one topic, aggregate id =
+   * record key, a fresh start, no --aggregate): `workers` forces a count (1: never), otherwise
+   * one per core for replays of at least `minRecords` records.
+   */
+  parallel?: { config: ResolvedConfig; service?: string; reducer: string; workers?: number; minRecords?: number }
 }
 
 export interface PartitionReach {
@@ -48,6 +56,8 @@ export interface ReplaySummary {
   topics: string[]
   /** Continued from stored offsets rather than starting over. */
   resumed: boolean
+  /** Threads that folded (1, or one per partition group in parallel replays). */
+  workers: number
   events: number
   aggregates: number
   skippedCount: number
@@ -76,20 +86,42 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
   const startOffsets = new Map(ranges.map((r) => [partitionKey(r.topic, r.partition), r.start]))
   const total = ranges.reduce((sum, r) => sum + Math.max(0, (r.end ?? r.start) - r.start), 0)
 
-  const result = await fold({
-    batches: reader.read(ranges),
-    total,
-    startOffsets,
-    decode: request.decode,
-    reducer,
-    reducerLabel: reducer.name,
-    store,
-    onError: request.onError,
-    aggregate: request.aggregate,
-    onTrace: request.onTrace,
-    onProgress: request.onProgress,
-    checkpointEvents: request.checkpointEvents,
-  })
+  const workers =
+    request.parallel && !resumed && request.aggregate === undefined && topics.length === 1
+      ? request.parallel.workers !== undefined || total >= (request.parallel.minRecords ?? 200_000)
+        ? parallelism(ranges, request.parallel.workers)
+        : 1
+      : 1
+  const checkpointEvents = request.checkpointEvents ?? (store.location === 'memory' ? Number.POSITIVE_INFINITY : 50_000)
+  const result =
+    workers > 1 && request.parallel
+      ? await parallelFold({
+          workers,
+          config: request.parallel.config,
+          service: request.parallel.service,
+          reducer: request.parallel.reducer,
+          ranges,
+          startOffsets,
+          total,
+          store,
+          onError: request.onError,
+          checkpointEvents,
+          onProgress: request.onProgress,
+        })
+      : await fold({
+          batches: reader.read(ranges),
+          total,
+          startOffsets,
+          decode: request.decode,
+          reducer,
+          reducerLabel: reducer.name,
+          store,
+          onError: request.onError,
+          aggregate: request.aggregate,
+          onTrace: request.onTrace,
+          onProgress: request.onProgress,
+          checkpointEvents,
+        })
 
   const partitions = ranges.map((range) => ({
     topic: range.topic,
@@ -104,6 +136,7 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
     reducer: reducer.name,
     topics,
     resumed,
+    workers,
     events: result.events,
     aggregates: store.size,
     skippedCount: result.skippedCount,
@@ -152,16 +185,21 @@ export async function writeState(file: string, entries: Iterable<[string, unknow
   const temporary = `${file}.tmp-${process.pid}`
   const out = createWriteStream(temporary)
   let count = 0
-  const write = (text: string) => {
-    if (!out.write(text)) return new Promise<void>((resolve) => out.once('drain', () => resolve()))
+  // Lines are gathered into ~1 MiB chunks: one write (and one await) per chunk, not per aggregate.
+  let chunk = ndjson ? '' : '{\n'
+  const flush = async () => {
+    if (chunk.length > 0 && !out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+    chunk = ''
   }
-  if (!ndjson) await write('{\n')
   for (const [aggregateId, state] of entries) {
-    if (ndjson) await write(`${JSON.stringify({ aggregateId, state })}\n`)
-    else await write(`${count > 0 ? ',\n' : ''}  ${JSON.stringify(aggregateId)}: ${JSON.stringify(state)}`)
+    chunk += ndjson
+      ? `${JSON.stringify({ aggregateId, state })}\n`
+      : `${count > 0 ? ',\n' : ''}  ${JSON.stringify(aggregateId)}: ${JSON.stringify(state)}`
     count++
+    if (chunk.length >= 1 << 20) await flush()
   }
-  if (!ndjson) await write(count > 0 ? '\n}\n' : '}\n')
+  if (!ndjson) chunk += count > 0 ? '\n}\n' : '}\n'
+  await flush()
   out.end()
   await finished(out)
   await rename(temporary, file)

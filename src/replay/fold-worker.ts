@@ -1,0 +1,105 @@
+/**
+ * A worker thread of `parallelFold`: folds its partition ranges with its own reader, decoder and
+ * reducer, and posts the aggregates changed since the last checkpoint together with its positions.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { EsError } from '../errors.js'
+import { decodeWithSchemaLoading, openRuntime } from '../service/runtime.js'
+import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
+import { fold } from './fold.js'
+import type { FoldWorkerInput, FoldWorkerMessage } from './parallel-fold.js'
+import { loadReducer } from './reducer.js'
+
+const port = parentPort!
+const post = (message: FoldWorkerMessage) => port.postMessage(message)
+
+/**
+ * Keeps this worker's aggregates; each commit posts what changed (null: deleted). Without
+ * intermediate checkpoints (an in-memory replay) it tracks nothing and posts everything once.
+ */
+class CheckpointingStore implements StateStore {
+  readonly location = 'worker'
+  private readonly states = new Map<string, unknown>()
+  private readonly dirty = new Set<string>()
+
+  constructor(private readonly trackChanges: boolean) {}
+
+  async open(): Promise<OpenedState> {
+    return { offsets: new Map(), aggregates: 0 }
+  }
+  get(id: string) {
+    return this.states.get(id)
+  }
+  has(id: string) {
+    return this.states.has(id)
+  }
+  set(id: string, state: unknown) {
+    this.states.set(id, state)
+    if (this.trackChanges) this.dirty.add(id)
+  }
+  delete(id: string) {
+    this.states.delete(id)
+    if (this.trackChanges) this.dirty.add(id)
+  }
+  async commit(offsets: PartitionOffsets): Promise<void> {
+    const changes: Array<[string, unknown]> = []
+    if (this.trackChanges) {
+      for (const id of this.dirty) changes.push([id, this.states.get(id) ?? null])
+      this.dirty.clear()
+    } else {
+      // Only the final commit happens: everything there is, once (deleted ones never reach main).
+      for (const entry of this.states) changes.push(entry)
+    }
+    post({ kind: 'checkpoint', changes, offsets: [...offsets] })
+  }
+  entries() {
+    return this.states.entries()
+  }
+  get size() {
+    return this.states.size
+  }
+  async close() {}
+}
+
+async function main(input: FoldWorkerInput): Promise<void> {
+  const runtime = openRuntime(input.config, input.service)
+  try {
+    const reducer = await loadReducer(input.reducer)
+    const decode = await runtime.decoder()
+    const result = await fold({
+      batches: runtime.reader.read(input.ranges),
+      total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
+      startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),
+      decode: (record) => decodeWithSchemaLoading(decode, record),
+      reducer,
+      reducerLabel: reducer.name,
+      store: new CheckpointingStore(Number.isFinite(input.checkpointEvents)),
+      onError: input.onError,
+      checkpointEvents: input.checkpointEvents,
+      onProgress: (p) => post({ kind: 'progress', done: p.done, events: p.events }),
+    })
+    post({ kind: 'done', events: result.events, skippedCount: result.skippedCount, skipped: result.skipped })
+  } finally {
+    await runtime.close()
+  }
+}
+
+main(workerData as FoldWorkerInput).catch((error: unknown) => {
+  if (error instanceof EsError) {
+    post({
+      kind: 'error',
+      exitCode: error.exitCode,
+      code: error.code,
+      message: error.message,
+      suggestion: error.suggestion,
+      where: error.where,
+    })
+  } else {
+    post({
+      kind: 'error',
+      exitCode: 70,
+      code: 'INTERNAL',
+      message: `internal error in a replay worker: ${(error as Error)?.message ?? error}`,
+    })
+  }
+})

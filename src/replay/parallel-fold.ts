@@ -1,0 +1,199 @@
+/**
+ * Folding partition groups in parallel, one worker thread per group, for fresh replays of one
+ * topic whose aggregate id is the record key (so no aggregate spans two partitions and groups
+ * never touch the same aggregate).
+ *
+ * Each worker has its own reader, decoder and reducer, and folds its ranges (ends fixed by the
+ * main thread before any worker starts) into a private map. At each checkpoint it posts the
+ * aggregates changed since the last one, with its partitions' positions; the main thread applies
+ * them to the state store and commits store and offsets together. A worker's checkpoint only
+ * holds state of its own partitions, folded exactly up to the positions it carries, so every
+ * commit is a consistent cut and a killed replay resumes correctly (single-threaded).
+ */
+import { availableParallelism } from 'node:os'
+import { Worker } from 'node:worker_threads'
+import type { ResolvedConfig } from '../config/types.js'
+import {
+  ConfigError,
+  type EsError,
+  InternalError,
+  InvalidDataError,
+  NotFoundError,
+  UnreachableError,
+  UsageError,
+} from '../errors.js'
+import type { PartitionRange } from '../kafka/log-reader.js'
+import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
+import type { FoldProgress, FoldResult, SkippedRecord } from './fold.js'
+
+/** What the main thread sends a worker. */
+export interface FoldWorkerInput {
+  config: ResolvedConfig
+  service?: string
+  reducer: string
+  ranges: PartitionRange[]
+  onError: 'fail' | 'skip'
+  /** Post changed aggregates at least every this many events (Infinity: only at the end). */
+  checkpointEvents: number
+}
+
+/** What a worker posts back. */
+export type FoldWorkerMessage =
+  | { kind: 'checkpoint'; changes: Array<[string, unknown]>; offsets: Array<[string, number]> }
+  | { kind: 'progress'; done: number; events: number }
+  | { kind: 'done'; events: number; skippedCount: number; skipped: SkippedRecord[] }
+  | {
+      kind: 'error'
+      exitCode: number
+      code: string
+      message: string
+      suggestion?: string
+      where?: Record<string, unknown>
+    }
+
+export interface ParallelFoldOptions {
+  workers: number
+  config: ResolvedConfig
+  service?: string
+  reducer: string
+  ranges: PartitionRange[]
+  startOffsets: PartitionOffsets
+  total: number
+  store: StateStore
+  onError: 'fail' | 'skip'
+  checkpointEvents: number
+  onProgress?: (progress: FoldProgress) => void
+}
+
+/** How many workers to use: one per core, at most 4, at most one per partition with records. */
+export function parallelism(ranges: PartitionRange[], requested?: number): number {
+  const busy = ranges.filter((r) => (r.end ?? r.start) > r.start).length
+  return Math.max(1, Math.min(requested ?? Math.min(availableParallelism(), 4), busy))
+}
+
+/** Splits ranges into `count` groups of similar record counts (largest first, into the lightest group). */
+export function groupRanges(ranges: PartitionRange[], count: number): PartitionRange[][] {
+  const groups = Array.from({ length: count }, () => ({ size: 0, ranges: [] as PartitionRange[] }))
+  const sorted = [...ranges].sort((a, b) => (b.end ?? b.start) - b.start - ((a.end ?? a.start) - a.start))
+  for (const range of sorted) {
+    const lightest = groups.reduce((min, g) => (g.size < min.size ? g : min))
+    lightest.ranges.push(range)
+    lightest.size += (range.end ?? range.start) - range.start
+  }
+  return groups.filter((g) => g.ranges.length > 0).map((g) => g.ranges)
+}
+
+export async function parallelFold(options: ParallelFoldOptions): Promise<FoldResult> {
+  const started = Date.now()
+  const offsets: PartitionOffsets = new Map(options.startOffsets)
+  const groups = groupRanges(options.ranges, options.workers)
+  const progress = groups.map(() => ({ done: 0, events: 0 }))
+  const skipped: SkippedRecord[] = []
+  let skippedCount = 0
+  let events = 0
+  let lastProgress = 0
+  // Checkpoints are applied strictly one after another, in arrival order.
+  let applying: Promise<void> = Promise.resolve()
+  const workers: Worker[] = []
+
+  const runGroup = (ranges: PartitionRange[], index: number) =>
+    new Promise<void>((resolve, reject) => {
+      const input: FoldWorkerInput = {
+        config: options.config,
+        service: options.service,
+        reducer: options.reducer,
+        ranges,
+        onError: options.onError,
+        checkpointEvents: options.checkpointEvents,
+      }
+      // A larger young generation: folding allocates short-lived objects per event, and fewer
+      // scavenges cost less than frequent ones that promote still-live states.
+      const worker = new Worker(new URL('./fold-worker.js', import.meta.url), {
+        workerData: input,
+        resourceLimits: { maxYoungGenerationSizeMb: 48 },
+      })
+      workers.push(worker)
+      let finished = false
+      worker.on('message', (message: FoldWorkerMessage) => {
+        switch (message.kind) {
+          case 'checkpoint':
+            applying = applying.then(async () => {
+              for (const [id, state] of message.changes) {
+                if (state === null) options.store.delete(id)
+                else options.store.set(id, state)
+              }
+              for (const [key, offset] of message.offsets) offsets.set(key, offset)
+              await options.store.commit(offsets)
+            })
+            applying.catch(reject)
+            break
+          case 'progress': {
+            progress[index] = { done: message.done, events: message.events }
+            const now = Date.now()
+            if (options.onProgress && now - lastProgress >= 200) {
+              lastProgress = now
+              options.onProgress({
+                events: progress.reduce((s, p) => s + p.events, 0),
+                done: progress.reduce((s, p) => s + p.done, 0),
+                total: options.total,
+                elapsedMs: now - started,
+              })
+            }
+            break
+          }
+          case 'done':
+            finished = true
+            events += message.events
+            skippedCount += message.skippedCount
+            skipped.push(...message.skipped)
+            progress[index] = { done: progress[index].done, events: message.events }
+            resolve()
+            break
+          case 'error':
+            finished = true
+            reject(rebuildError(message))
+            break
+        }
+      })
+      worker.on('error', (error) => {
+        finished = true
+        reject(new InternalError(`replay worker failed: ${error.message}`, { code: 'WORKER_FAILED', cause: error }))
+      })
+      worker.on('exit', (code) => {
+        if (!finished) reject(new InternalError(`replay worker exited with code ${code}`, { code: 'WORKER_FAILED' }))
+      })
+    })
+
+  try {
+    await Promise.all(groups.map(runGroup))
+    await applying
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()))
+  }
+  for (const range of options.ranges) {
+    const key = partitionKey(range.topic, range.partition)
+    if (!offsets.has(key)) offsets.set(key, range.start)
+  }
+  await options.store.commit(offsets)
+  const done = progress.reduce((s, p) => s + p.done, 0)
+  options.onProgress?.({ events, done, total: options.total, elapsedMs: Date.now() - started })
+  return { events, skippedCount, skipped: skipped.slice(0, 1000), offsets, durationMs: Date.now() - started }
+}
+
+function rebuildError(message: Extract<FoldWorkerMessage, { kind: 'error' }>): EsError {
+  const details = { code: message.code, suggestion: message.suggestion, where: message.where }
+  switch (message.exitCode) {
+    case 2:
+      return new UsageError(message.message, details)
+    case 3:
+      return new ConfigError(message.message, details)
+    case 4:
+      return new UnreachableError(message.message, details)
+    case 5:
+      return new InvalidDataError(message.message, details)
+    case 6:
+      return new NotFoundError(message.message, details)
+    default:
+      return new InternalError(message.message, details)
+  }
+}
