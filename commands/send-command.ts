@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { timeoutFlag, topicFlag } from '../src/cli/flags.js'
+import { timeoutFlag } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { confirmSend, promptPayload, requireTerminal } from '../src/prompts/schema-prompts.js'
 import { formatRecord } from '../src/render/records.js'

@@ -167,7 +167,15 @@ function parseIsoUtc(text: string): number | undefined {
     const fraction = text.slice(20, length - 1)
     millis = Math.floor(digits(20, fraction.length) * 10 ** (3 - fraction.length))
   }
-  const result = Date.UTC(digits(0, 4), digits(5, 2) - 1, digits(8, 2), digits(11, 2), digits(14, 2), digits(17, 2), millis)
+  const result = Date.UTC(
+    digits(0, 4),
+    digits(5, 2) - 1,
+    digits(8, 2),
+    digits(11, 2),
+    digits(14, 2),
+    digits(17, 2),
+    millis,
+  )
   return Number.isNaN(result) ? undefined : result
 }
 

@@ -137,24 +137,50 @@ async function main(): Promise<void> {
     }
     for (let round = 1; round <= rounds; round++) {
       process.stderr.write(`round ${round}/${rounds}\n`)
-      samples.kcatDump.push(check('kcat', await timed('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q'])))
-      samples.esReplay.push(
-        check('es replay', await timed(process.execPath, [esBin, 'replay', '--from-beginning', '--projection', 'accounts', '--state', 'memory'], esEnv)),
+      samples.kcatDump.push(
+        check('kcat', await timed('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q'])),
       )
-      samples.kcatFirst.push(check('kcat -c 1', await timed('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-c', '1', '-q'])))
+      samples.esReplay.push(
+        check(
+          'es replay',
+          await timed(
+            process.execPath,
+            [esBin, 'replay', '--from-beginning', '--projection', 'accounts', '--state', 'memory'],
+            esEnv,
+          ),
+        ),
+      )
+      samples.kcatFirst.push(
+        check('kcat -c 1', await timed('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-c', '1', '-q'])),
+      )
       samples.esTailFirst.push(
-        check('es tail', await timed(process.execPath, [esBin, 'tail', 'events', '--from', 'beginning', '--limit', '1', '--format', 'raw'], esEnv)),
+        check(
+          'es tail',
+          await timed(
+            process.execPath,
+            [esBin, 'tail', 'events', '--from', 'beginning', '--limit', '1', '--format', 'raw'],
+            esEnv,
+          ),
+        ),
       )
       samples.kcatProduce.push(
         check(
           'kcat -P',
-          await timedWithInput('kcat', ['-P', '-b', brokers, '-t', commandsTopic, '-k', `acc-${round}`], '{"id":"x","type":"DepositFunds","data":{"amount":1}}\n'),
+          await timedWithInput(
+            'kcat',
+            ['-P', '-b', brokers, '-t', commandsTopic, '-k', `acc-${round}`],
+            '{"id":"x","type":"DepositFunds","data":{"amount":1}}\n',
+          ),
         ),
       )
       samples.esSend.push(
         check(
           'es send-command',
-          await timed(process.execPath, [esBin, 'send-command', 'DepositFunds', '--key', `acc-${round}`, '--data', '{"amount":1}'], esEnv),
+          await timed(
+            process.execPath,
+            [esBin, 'send-command', 'DepositFunds', '--key', `acc-${round}`, '--data', '{"amount":1}'],
+            esEnv,
+          ),
         ),
       )
       samples.nodeStart.push(check('node -e 0', await timed(process.execPath, ['-e', '0'])))
@@ -162,7 +188,24 @@ async function main(): Promise<void> {
     }
 
     const stateFile = join(home, 'replay-state.db')
-    const rss = await timed('/usr/bin/time', ['-f', '%M', '-o', join(home, 'rss.txt'), process.execPath, esBin, 'replay', '--from-beginning', '--projection', 'accounts', '--state', stateFile], esEnv)
+    const rss = await timed(
+      '/usr/bin/time',
+      [
+        '-f',
+        '%M',
+        '-o',
+        join(home, 'rss.txt'),
+        process.execPath,
+        esBin,
+        'replay',
+        '--from-beginning',
+        '--projection',
+        'accounts',
+        '--state',
+        stateFile,
+      ],
+      esEnv,
+    )
     check('file-backed replay', rss)
     const peakRssMb = Number((await readFile(join(home, 'rss.txt'), 'utf8')).trim().split('\n').pop()) / 1024
 
@@ -175,17 +218,45 @@ async function main(): Promise<void> {
         `${(m.kcatDump / m.esReplay).toFixed(2)}× kcat's throughput`,
         '≥ 0.5×',
       ],
-      ['tail: time to first record', fmt(m.kcatFirst), fmt(m.esTailFirst), `${(m.esTailFirst / m.kcatFirst).toFixed(2)}× kcat's time`, '≤ 2×'],
-      ['send one command/message', fmt(m.kcatProduce), fmt(m.esSend), `${(m.esSend / m.kcatProduce).toFixed(2)}× kcat's time`, '≤ 2×'],
-      ['start-up', `${fmt(m.nodeStart)} (node -e 0)`, `${fmt(m.esVersion)} (es --version)`, `${(m.esVersion / m.nodeStart).toFixed(2)}× node's`, '≤ 3×'],
+      [
+        'tail: time to first record',
+        fmt(m.kcatFirst),
+        fmt(m.esTailFirst),
+        `${(m.esTailFirst / m.kcatFirst).toFixed(2)}× kcat's time`,
+        '≤ 2×',
+      ],
+      [
+        'send one command/message',
+        fmt(m.kcatProduce),
+        fmt(m.esSend),
+        `${(m.esSend / m.kcatProduce).toFixed(2)}× kcat's time`,
+        '≤ 2×',
+      ],
+      [
+        'start-up',
+        `${fmt(m.nodeStart)} (node -e 0)`,
+        `${fmt(m.esVersion)} (es --version)`,
+        `${(m.esVersion / m.nodeStart).toFixed(2)}× node's`,
+        '≤ 3×',
+      ],
       ['file-backed replay peak RSS', '', `${peakRssMb.toFixed(0)} MB`, '', '≤ 300 MB'],
     ]
     Object.assign(results, { samplesMs: samples, mediansMs: m, peakRssMb })
-    const header: [string, string, string, string, string] = ['measure', 'reference (median)', 'es (median)', 'ratio', 'target']
+    const header: [string, string, string, string, string] = [
+      'measure',
+      'reference (median)',
+      'es (median)',
+      'ratio',
+      'target',
+    ]
     const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i].length)))
     const line = (row: string[]) => row.map((cell, i) => cell.padEnd(widths[i])).join('  ')
-    process.stdout.write(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`)
-    process.stdout.write(`\n${rounds} rounds, ${partitions} partitions, ${aggregates.toLocaleString('en-US')} aggregates; kcat ${kcatVersion()}\n`)
+    process.stdout.write(
+      `\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n${rows.map(line).join('\n')}\n`,
+    )
+    process.stdout.write(
+      `\n${rounds} rounds, ${partitions} partitions, ${aggregates.toLocaleString('en-US')} aggregates; kcat ${kcatVersion()}\n`,
+    )
     await writeFile(join(root, 'bench-results.json'), `${JSON.stringify(results, null, 2)}\n`)
   } finally {
     await stopBroker({ port, home }).catch(() => {})
@@ -202,7 +273,9 @@ function timedWithInput(command: string, args: string[], input: string): Promise
       stderr += chunk
     })
     child.on('error', reject)
-    child.on('exit', (code) => resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, code: code ?? 1, stderr }))
+    child.on('exit', (code) =>
+      resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, code: code ?? 1, stderr }),
+    )
     child.stdin.end(input)
   })
 }
