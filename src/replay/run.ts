@@ -12,6 +12,7 @@ import type { EndSpec } from '../kafka/offset-spec.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
+import { mergeByTimestamp } from './merge.js'
 import { parallelFold, parallelism } from './parallel-fold.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
