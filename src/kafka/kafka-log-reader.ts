@@ -177,11 +177,24 @@ export class KafkaLogReader implements LogReader {
   }
 
   /** Runs `work` on the connected session; kafkajs failures become typed errors naming `action`. */
+  /**
+   * Runs `work` on the session. Leader errors (a topic just created, a leader moving) refresh the
+   * metadata and retry, for up to the connection timeout; anything else fails at once.
+   */
   async call<T>(action: string, work: (session: Session) => Promise<T>): Promise<T> {
-    try {
-      return await work(await this.connect())
-    } catch (error) {
-      throw toEsError(error, this.connection, action)
+    const deadline = Date.now() + this.connection.connectionTimeoutMs
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work(await this.connect())
+      } catch (error) {
+        if (isLeaderError(error) && Date.now() < deadline) {
+          const session = await this.connect()
+          await session.cluster.refreshMetadata().catch(() => {})
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)))
+          continue
+        }
+        throw toEsError(error, this.connection, action)
+      }
     }
   }
 
@@ -610,4 +623,12 @@ function partitionKey(topic: string, partition: number): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+const LEADER_ERRORS = new Set(['NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE'])
+
+/** kafkajs protocol errors that mean "ask again after refreshing metadata". */
+function isLeaderError(error: unknown): boolean {
+  const type = (error as { type?: string } | undefined)?.type
+  return type !== undefined && LEADER_ERRORS.has(type)
 }
