@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import type { ErrorObject, ValidateFunction } from 'ajv'
+import { jsonErrorPosition } from '../codecs/json-codec.js'
 import { ConfigError, InvalidDataError, nearMatches, UsageError } from '../errors.js'
 
 /** Parses JSON text; an error names the source and the line:column of the problem. */
@@ -13,22 +14,25 @@ export function parsePayload(text: string, source: string): unknown {
     return JSON.parse(text)
   } catch (error) {
     const message = (error as Error).message
+    // V8 names the position for most errors, but not for "Unexpected token 'x', "…" is not valid
+    // JSON" nor "Unexpected end of JSON input": find it then by scanning the text ourselves.
     const position = /position (\d+)/.exec(message)
+    const offset = position ? Number(position[1]) : (jsonErrorPosition(text) ?? -1)
     let where = ''
-    if (position) {
-      const offset = Number(position[1])
+    if (offset >= 0) {
       const before = text.slice(0, offset)
       const line = before.split('\n').length
       const column = offset - before.lastIndexOf('\n')
       where = ` at line ${line}, column ${column}`
     }
-    throw new InvalidDataError(
-      `${source} is not valid JSON${where}: ${message.replace(/ in JSON at position \d+.*$/, '')}`,
-      {
-        code: 'INVALID_JSON',
-        where: { source, ...(position ? { position: Number(position[1]) } : {}) },
-      },
-    )
+    const reason = message
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/ at position \d+.*$/, '')
+      .replace(/, ".*" is not valid JSON$/s, '')
+    throw new InvalidDataError(`${source} is not valid JSON${where}: ${reason}`, {
+      code: 'INVALID_JSON',
+      where: { source, ...(offset >= 0 ? { position: offset } : {}) },
+    })
   }
 }
 

@@ -7,8 +7,14 @@
  * stream's end offsets are fixed before producing, so no event caused by the command can be missed.
  */
 import { randomUUID } from 'node:crypto'
-import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
-import { createCommandEncoder, type DecodedEvent, defaultCommandEnvelope } from '../envelope/index.js'
+import type { CommandSpec, ResolvedConfig, ServiceConfig } from '../config/types.js'
+import {
+  compileLocatorReader,
+  createCommandEncoder,
+  type DecodedEvent,
+  defaultCommandEnvelope,
+  parseLocator,
+} from '../envelope/index.js'
 import { ConfigError, UnreachableError, UsageError } from '../errors.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import { produceRecord } from '../kafka/producer.js'
@@ -98,14 +104,17 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
       type: request.type,
       payload,
       id: commandId,
-      key: request.key,
+      key: request.key ?? keyFromPayload(spec, payload, `services.${service.name}.commands.${request.type}.key`),
       expectedVersion: request.expectedVersion,
       headers: request.headers,
       timestamp: Date.now(),
     })
     if (encoded.key === null && envelopeService.envelope.aggregateId === 'key') {
-      throw new UsageError(`${request.type} needs a key: the aggregate id is the record key (--key <id>)`, {
+      throw new UsageError(`${request.type} needs a key: the aggregate id is the record key`, {
         code: 'NO_KEY',
+        suggestion: spec?.key
+          ? `give --key <id>, or ${spec.key} in the payload`
+          : `give --key <id> (or set services.${service.name}.commands.${request.type}.key to a payload field)`,
       })
     }
     const record: SentRecord = {
@@ -188,6 +197,24 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
   } finally {
     await runtime.close()
   }
+}
+
+/**
+ * The record key when `--key` is absent: read from the payload where the command type's config
+ * says (`key: $.accountId`). Undefined when not configured or absent from the payload.
+ */
+function keyFromPayload(spec: CommandSpec | undefined, payload: unknown, field: string): unknown {
+  if (!spec?.key) return undefined
+  const read = compileLocatorReader(parseLocator(spec.key, field))
+  const key = read({
+    record: { topic: '', partition: -1, offset: -1, timestamp: 0, key: null, value: null, headers: {} },
+    key: undefined,
+    value: payload,
+    generation: 0,
+    jsonCache: { generation: -1, inputs: [], outputs: [] },
+    valueSchemaName: () => undefined,
+  })
+  return key === null ? undefined : key
 }
 
 /** Zero-config commands are JSON whatever the value codec guesses on reads. */

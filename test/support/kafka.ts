@@ -35,3 +35,15 @@ export async function createTopic(
     await admin.disconnect()
   }
 }
+
+/** The end offset (high watermark) of each partition of `topic`, as `{partition: offset}`. */
+export async function endOffsets(topic: string): Promise<Record<number, number>> {
+  const admin = testKafka().admin()
+  await admin.connect()
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic)
+    return Object.fromEntries(offsets.map((o) => [o.partition, Number(o.high)]))
+  } finally {
+    await admin.disconnect()
+  }
+}

@@ -21,6 +21,31 @@ describe('command payloads', () => {
     )
   })
 
+  it('names line and column also where V8 names no position (unexpected token, unexpected end)', () => {
+    const cases: Array<[string, string]> = [
+      ['amount=10', 'line 1, column 1'],
+      ['{"amount": ten}', 'line 1, column 13'],
+      ['{"a":\n  [1, 2, tru]}', 'line 2, column 13'],
+      ['{"amount": 1', 'line 1, column 13'],
+      ['', 'line 1, column 1'],
+      ['{\n  "amount": 1\n', 'line 3, column 1'],
+      ['{"a":1} x', 'line 1, column 9'],
+    ]
+    for (const [text, where] of cases) {
+      assert.throws(
+        () => parsePayload(text, 'stdin'),
+        (error: Error & { exitCode?: number }) => {
+          assert.equal(error.exitCode, 5)
+          assert.ok(error.message.startsWith(`stdin is not valid JSON at ${where}: `), error.message)
+          // V8's own position and its echo of the text are left out: the line and column say it.
+          assert.doesNotMatch(error.message, /position \d|is not valid JSON$/)
+          return true
+        },
+        JSON.stringify(text),
+      )
+    }
+  })
+
   it('names the field path and the rule of a schema violation (exit 5)', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{}, /\$\.amount is required/],
