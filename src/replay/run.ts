@@ -110,7 +110,8 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
           onProgress: request.onProgress,
         })
       : await fold({
-          batches: reader.read(ranges),
+          // Several topics (one per event type): fold in timestamp order across them.
+          batches: topics.length > 1 ? mergeByTimestamp(reader.read(ranges), ranges) : reader.read(ranges),
           total,
           startOffsets,
           decode: request.decode,
