@@ -50,7 +50,14 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
     const progress = createProgress(this.out, 'records')
     const trace = flags.trace
       ? (
-          event: { type?: string; offset: number; partition: number; topic: string; version?: number },
+          event: {
+            type?: string
+            offset: number
+            partition: number
+            topic: string
+            version?: number
+            payload: unknown
+          },
           state: unknown,
         ) => {
           const line = {
@@ -59,6 +66,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
             topic: event.topic,
             partition: event.partition,
             offset: event.offset,
+            payload: event.payload,
             state,
           }
           if (!this.jsonEnabled()) this.out.data(JSON.stringify(line))

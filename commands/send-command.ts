@@ -30,7 +30,12 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
     'data-file': Flags.string({ summary: 'Read the payload from a file, or - for stdin.' }),
     interactive: Flags.boolean({ char: 'i', summary: "Ask for each field of the command's JSON Schema." }),
     key: Flags.string({ char: 'k', summary: 'Record key (the aggregate id for most services).' }),
-    header: Flags.string({ char: 'H', summary: 'A record header k=v (repeatable).', multiple: true }),
+    header: Flags.string({
+      char: 'H',
+      summary: 'A record header k=v (repeatable).',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'expected-version': Flags.integer({
       summary: 'The aggregate version the command expects (optimistic concurrency).',
       min: 0,

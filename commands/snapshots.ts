@@ -35,14 +35,14 @@ export default class Snapshots extends EsCommand<SnapshotResult> {
         key: args.aggregateId,
         history: flags.history,
       })
-      if (!this.jsonEnabled()) this.display(result, args.aggregateId !== undefined && !flags.history)
+      if (!this.jsonEnabled()) this.display(result, args.aggregateId !== undefined && !flags.history, flags.history)
       return result
     } finally {
       await runtime.close()
     }
   }
 
-  private display(result: SnapshotResult, single: boolean): void {
+  private display(result: SnapshotResult, single: boolean, history: boolean): void {
     const { paint } = this.out
     if (single) {
       this.out.data(JSON.stringify(result.entries[0].value, null, 2))
@@ -61,7 +61,7 @@ export default class Snapshots extends EsCommand<SnapshotResult> {
       )
     }
     this.out.info(
-      `${result.entries.length} ${single ? 'snapshot' : 'keys'} from ${result.records} records in ${result.topics.join(', ')}${result.deleted ? `; ${result.deleted} deleted (tombstones)` : ''}${result.undecodable ? `; ${result.undecodable} undecodable (shown as text)` : ''}`,
+      `${result.entries.length} ${single ? 'snapshot' : history ? 'versions' : 'keys'} from ${result.records} records in ${result.topics.join(', ')}${result.deleted ? `; ${result.deleted} deleted (tombstones)` : ''}${result.undecodable ? `; ${result.undecodable} undecodable (shown as text)` : ''}`,
     )
   }
 }

@@ -107,7 +107,13 @@ export abstract class EsCommand<Result> extends Command {
 
 /** Maps anything thrown to an EsError: ours as they are, oclif's parse errors to usage (exit 2). */
 export function toEsError(error: unknown): EsError {
-  if (error instanceof EsError) return error
+  if (error instanceof EsError) {
+    // oclif rewrites the message of an error thrown by a flag's parse (--from, --where…) into
+    // "Parsing --flag \n\t<message>\nSee more help with --help": back to the one-line message.
+    const wrapped = /^Parsing --\S+ \n\t(.*)\nSee more help with --help$/s.exec(error.message)
+    if (wrapped) error.message = wrapped[1]
+    return error
+  }
   const e = error as Error & { oclif?: { exit?: number }; code?: string }
   if (
     e?.oclif?.exit === ExitCode.usage ||

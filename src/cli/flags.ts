@@ -37,12 +37,16 @@ export const untilFlag = Flags.custom<EndSpec>({
 
 export const topicFlag = Flags.string({
   summary: 'A topic to read instead of the service stream (repeatable; zero-config use).',
+  // Repeat the flag for several values: oclif's greedy default would swallow a following argument
+  // (`--topic t acc-42` would read topics t and acc-42).
   multiple: true,
+  multipleNonGreedy: true,
 })
 
 export const partitionFlag = Flags.integer({
   summary: 'Only this partition (repeatable).',
   multiple: true,
+  multipleNonGreedy: true,
   min: 0,
 })
 
@@ -51,6 +55,7 @@ export const whereFlag = Flags.custom<Predicate>({
   description:
     'Paths: type, key, id, aggregateId, version, headers.<name>, payload.<path>, $.<path> (the whole value). Operators: == != > >= < <= ~ (regex) contains exists.',
   multiple: true,
+  multipleNonGreedy: true,
   parse: async (input: string) => parsePredicate(input),
 })
 

@@ -83,7 +83,7 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
   let entries: SnapshotEntry[]
   let deleted = 0
   if (request.history) {
-    entries = history.sort((a, b) => a.timestamp.localeCompare(b.timestamp) || a.offset - b.offset)
+    entries = inLogOrder(history)
   } else {
     entries = []
     for (const entry of latest.values()) {
@@ -106,6 +106,34 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
     )
   }
   return { topics: request.topics, entries, records, deleted, undecodable }
+}
+
+/**
+ * Versions in log order: each partition's in offset order (the order that makes one version the
+ * latest), partitions merged by timestamp (the only order across them). Sorting by timestamp
+ * alone could show an older version last: producers set record timestamps, and they may go
+ * backwards within a partition (event-time changelogs, replayed data).
+ */
+function inLogOrder(entries: SnapshotEntry[]): SnapshotEntry[] {
+  const partitions = new Map<string, SnapshotEntry[]>()
+  for (const entry of entries) {
+    const key = `${entry.topic}/${entry.partition}`
+    const list = partitions.get(key)
+    if (list) list.push(entry)
+    else partitions.set(key, [entry])
+  }
+  const lists = [...partitions.values()].map((list) => list.sort((a, b) => a.offset - b.offset))
+  const next = lists.map(() => 0)
+  const out: SnapshotEntry[] = []
+  for (;;) {
+    let pick = -1
+    for (let i = 0; i < lists.length; i++) {
+      if (next[i] >= lists[i].length) continue
+      if (pick < 0 || lists[i][next[i]].timestamp < lists[pick][next[pick]].timestamp) pick = i
+    }
+    if (pick < 0) return out
+    out.push(lists[pick][next[pick]++])
+  }
 }
 
 /** A snapshot decoder from a service's key and value codecs (no envelope: a snapshot is the state). */

@@ -13,14 +13,30 @@ export interface KcatRecord {
   offset: number
   key: string | null
   payload: string | null
+  /** The record timestamp (epoch ms). */
+  ts?: number
+  /** Headers as kcat -J lists them: name, value, name, value… (absent without headers). */
+  headers?: string[]
+}
+
+export interface KcatProduceOptions {
+  /** `-H name=value` on every record. */
+  headers?: Record<string, string>
 }
 
 /** `kcat -P -K:`: one record per [key, value]; keys must not contain ':' or newlines. */
-export async function kcatProduce(brokers: string, topic: string, records: Array<[string, string]>): Promise<void> {
+export async function kcatProduce(
+  brokers: string,
+  topic: string,
+  records: Array<[string, string]>,
+  options: KcatProduceOptions = {},
+): Promise<void> {
   for (const [key, value] of records) {
     if (key.includes(':') || `${key}${value}`.includes('\n')) throw new Error(`cannot produce ${key} with kcat -K:`)
   }
-  const child = spawn('kcat', ['-P', '-b', brokers, '-t', topic, '-K:'], { stdio: ['pipe', 'ignore', 'pipe'] })
+  const args = ['-P', '-b', brokers, '-t', topic, '-K:']
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`)
+  const child = spawn('kcat', args, { stdio: ['pipe', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk) => {
     stderr += chunk
