@@ -75,6 +75,9 @@ export async function startPostgres(): Promise<RunningPostgres> {
   await server.createDatabase('es_test')
   return {
     url: `postgres://es:es@127.0.0.1:${port}/es_test`,
-    stop: () => server.stop(),
+    stop: async () => {
+      await server.stop()
+      await rm(parent, { recursive: true, force: true })
+    },
   }
 }

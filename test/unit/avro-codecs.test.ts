@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import {
@@ -18,6 +17,7 @@ import {
   SingleObjectCodec,
 } from '../../src/codecs/index.js'
 import { startFakeRegistry } from '../support/fake-registry.js'
+import { tempDir } from '../support/temp-dir.js'
 
 const operation = { type: 'record', name: 'Operation', namespace: 'bank', fields: [{ name: 'amount', type: 'int' }] }
 const movement = {
@@ -35,7 +35,7 @@ const account = { type: 'record', name: 'Account', namespace: 'bank', fields: [{
 const javaMovement = Buffer.from('c30171132178f6fabf973b24696e73756666696369656e742066756e6473', 'hex')
 
 async function schemaFiles(...definitions: object[]): Promise<string[]> {
-  const dir = await mkdtemp(join(tmpdir(), 'es-avro-codec-'))
+  const dir = await tempDir('es-avro-codec-')
   return Promise.all(
     definitions.map(async (definition, i) => {
       const file = join(dir, `${i}.avsc`)

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import {
@@ -14,6 +13,7 @@ import {
 } from '../../src/codecs/index.js'
 import { describeJsonError, jsonErrorPosition } from '../../src/codecs/json-codec.js'
 import { ConfigError, ExitCode } from '../../src/errors.js'
+import { tempDir } from '../support/temp-dir.js'
 
 const bytes = (text: string) => Buffer.from(text, 'utf8')
 
@@ -137,7 +137,7 @@ describe('createCodec', () => {
   })
 
   it('reads the .avsc of a raw avro codec and fails with a ConfigError naming file and setting', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'es-codec-'))
+    const dir = await tempDir('es-codec-')
     const good = join(dir, 'good.avsc')
     const bad = join(dir, 'bad.avsc')
     await writeFile(good, JSON.stringify({ type: 'record', name: 'A', fields: [{ name: 'x', type: 'int' }] }))

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import type { KafkaConnection } from '../../src/config/types.js'
 import { ConfigError, ExitCode, NotFoundError, UnreachableError } from '../../src/errors.js'
 import { kafkaClientConfig, retryWithin, toEsError, withDeadline } from '../../src/kafka/connection.js'
+import { tempDir } from '../support/temp-dir.js'
 
 const base: KafkaConnection = {
   brokers: ['b1:9092', 'b2:9092'],
@@ -35,7 +35,7 @@ describe('kafka connection options', () => {
   })
 
   it('takes TLS material as PEM text or as a file path', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'es-tls-'))
+    const dir = await tempDir('es-tls-')
     const caFile = join(dir, 'ca.pem')
     await writeFile(caFile, '-----BEGIN CERTIFICATE-----\nfrom file\n-----END CERTIFICATE-----\n')
     const config = kafkaClientConfig({

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import {
@@ -15,6 +14,7 @@ import {
 } from '../../src/codecs/index.js'
 import { UnreachableError } from '../../src/errors.js'
 import { startFakeRegistry } from '../support/fake-registry.js'
+import { tempDir } from '../support/temp-dir.js'
 
 const schemas = [
   JSON.stringify({ type: 'record', name: 'Operation', namespace: 'bank', fields: [{ name: 'amount', type: 'int' }] }),
@@ -87,7 +87,7 @@ schemaSourceContract('InMemorySchemaSource', async (texts) => ({
 }))
 
 schemaSourceContract('FileSchemaSource', async (texts) => {
-  const dir = await mkdtemp(join(tmpdir(), 'es-avsc-'))
+  const dir = await tempDir('es-avsc-')
   const files = await Promise.all(
     texts.map(async (text, i) => {
       const file = join(dir, `s${i}.avsc`)
