@@ -8,24 +8,14 @@ import { existsSync } from 'node:fs'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import type { DecodedEvent } from '../envelope/index.js'
 import { ConfigError, nearMatches } from '../errors.js'
 
-/** The event a reducer sees (SPEC): decoded envelope fields plus where the record came from. */
-export interface ReducerEvent {
-  type?: string
-  aggregateId?: string
-  id?: string
-  causationId?: string
-  correlationId?: string
-  version?: number
-  timestamp: number
-  payload: unknown
-  headers: Record<string, string>
-  key: unknown
-  topic: string
-  partition: number
-  offset: number
-}
+/**
+ * The event a reducer sees (SPEC): the envelope decoder's event — type, ids, version, timestamp,
+ * payload, headers, key and where the record came from — with the whole decoded value optional.
+ */
+export type ReducerEvent = Omit<DecodedEvent, 'value'> & { value?: unknown }
 
 export interface Reducer {
   /** `latest` for a built-in, else the module's absolute path. */

@@ -4,28 +4,13 @@
  * A record that cannot be decoded is shown raw with its error, never dropped; filters that need
  * the decoded value (type, where) cannot match it, but key filters still apply to the raw key.
  */
+
+import type { DecodedEvent } from '../envelope/index.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import type { ShownRecord } from '../render/records.js'
 import { matches, type RecordFilter } from './filter.js'
-
-/** What the envelope layer gives for one record (see src/envelope). */
-export interface DecodedRecord {
-  type?: string
-  aggregateId?: string
-  id?: string
-  causationId?: string
-  version?: number
-  timestamp: number
-  payload: unknown
-  headers: Record<string, string>
-  key: unknown
-  value: unknown
-  topic: string
-  partition: number
-  offset: number
-}
 
 export interface TailRequest {
   reader: Pick<LogReader, 'resolveRanges' | 'read'>
@@ -37,7 +22,7 @@ export interface TailRequest {
   filter: RecordFilter
   limit?: number
   /** Synchronous except when a schema must be loaded first (then a promise). */
-  decode: (record: KafkaRecord) => DecodedRecord | Promise<DecodedRecord>
+  decode: (record: KafkaRecord) => DecodedEvent | Promise<DecodedEvent>
   onRecord: (record: ShownRecord) => void
   signal?: AbortSignal
 }
@@ -142,7 +127,7 @@ function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter):
   }
 }
 
-function filterDecoded(record: KafkaRecord, event: DecodedRecord, filter: RecordFilter): Shown {
+function filterDecoded(record: KafkaRecord, event: DecodedEvent, filter: RecordFilter): Shown {
   if (!matches(filter, event as unknown as Record<string, unknown>)) return undefined
   return {
     topic: record.topic,
