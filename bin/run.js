@@ -1,7 +1,16 @@
 #!/usr/bin/env node
 import { execute } from '@oclif/core'
 
+// A reader that went away (`es tail … | head`) ends the output, not the command with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw error
+  })
+}
+
 await execute({ dir: import.meta.url })
-// Every command has finished its work here (streams flushed synchronously on Linux pipes and files);
-// leave no lingering client socket or timer able to keep the process alive.
+// Every command has finished its work: let stdout and stderr drain (pipes can be asynchronous),
+// then exit, so that no lingering client socket or timer keeps the process alive.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))))
 process.exit(process.exitCode ?? 0)

@@ -75,6 +75,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         limit: flags.limit,
         decode: await runtime.decoder(),
         onRecord: (record) => this.out.data(formatRecord(record, flags.format, this.out.paint)),
+        drained: () => this.out.drained(),
         signal: stop.signal,
       })
       if (summary.hiddenUndecodable > 0) {

@@ -22,6 +22,8 @@ export interface Output {
   readonly progressEnabled: boolean
   /** One line of data on stdout. */
   data(line: string): void
+  /** A promise while stdout is backed up (a slow pipe), undefined when it takes more now. */
+  drained(): Promise<void> | undefined
   /** A warning on stderr. */
   warn(message: string): void
   /** A status line on stderr (suppressed under --json). */
@@ -46,6 +48,8 @@ export function createOutput(options: OutputOptions): Output {
     data: (line) => {
       stdout.write(`${line}\n`)
     },
+    drained: () =>
+      stdout.writableNeedDrain ? new Promise<void>((resolve) => stdout.once('drain', () => resolve())) : undefined,
     warn: (message) => {
       stderr.write(`${paint.yellow('warning')} ${message}\n`)
     },

@@ -24,6 +24,8 @@ export interface TailRequest {
   /** Synchronous except when a schema must be loaded first (then a promise). */
   decode: (record: KafkaRecord) => DecodedEvent | Promise<DecodedEvent>
   onRecord: (record: ShownRecord) => void
+  /** After each batch: a promise while the output is backed up, to wait for it. */
+  drained?: () => Promise<void> | undefined
   signal?: AbortSignal
 }
 
@@ -73,6 +75,9 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
           break outer
         }
       }
+      // Backpressure: a slow reader of our output (`| less`) slows the reading, not our memory.
+      const drained = request.drained?.()
+      if (drained) await drained
     }
   } finally {
     request.signal?.removeEventListener('abort', onAbort)
