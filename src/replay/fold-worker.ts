@@ -76,6 +76,8 @@ async function main(input: FoldWorkerInput): Promise<void> {
       store: new CheckpointingStore(Number.isFinite(input.checkpointEvents)),
       onError: input.onError,
       checkpointEvents: input.checkpointEvents,
+      // In memory (no intermediate checkpoints) everything is posted once, at the end.
+      checkpointMs: Number.isFinite(input.checkpointEvents) ? undefined : Number.POSITIVE_INFINITY,
       onProgress: (p) => post({ kind: 'progress', done: p.done, events: p.events }),
     })
     post({ kind: 'done', events: result.events, skippedCount: result.skippedCount, skipped: result.skipped })

@@ -53,8 +53,14 @@ export interface FoldOptions {
   /** Called with each folded event of `aggregate` and the state after it (`--trace`). */
   onTrace?: (event: ReducerEvent, state: unknown) => void
   onProgress?: (progress: FoldProgress) => void
-  /** Commit at least every this many events (and at the end). */
+  /** Commit after this many events (and at the end). Default 500,000. */
   checkpointEvents?: number
+  /**
+   * Commit at least this often (ms) while events are folded. Default 5 s. Commits cost a write of
+   * every aggregate changed since the last one, so they are spaced out: a killed replay redoes at
+   * most this much work.
+   */
+  checkpointMs?: number
   /** Reducer module path, for error messages. */
   reducerLabel?: string
   /** Keep at most this many skipped-record details (all are counted). */
@@ -73,7 +79,9 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
   const { reducer, store, decode } = options
   const started = Date.now()
   const offsets: PartitionOffsets = new Map(options.startOffsets)
-  const checkpointEvents = options.checkpointEvents ?? 50_000
+  const checkpointEvents = options.checkpointEvents ?? 500_000
+  const checkpointMs = options.checkpointMs ?? 5000
+  let lastCommit = started
   const maxSkipped = options.maxSkippedDetails ?? 1000
   const skipped: SkippedRecord[] = []
   let skippedCount = 0
@@ -142,9 +150,10 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       options.onTrace?.(event, next ?? null)
     }
     offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
-    if (sinceCheckpoint >= checkpointEvents) {
+    if (sinceCheckpoint >= checkpointEvents || (sinceCheckpoint > 0 && Date.now() - lastCommit >= checkpointMs)) {
       await store.commit(offsets)
       sinceCheckpoint = 0
+      lastCommit = Date.now()
     }
     if (options.onProgress) {
       const now = Date.now()

@@ -110,7 +110,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
       // scavenges cost less than frequent ones that promote still-live states.
       const worker = new Worker(new URL('./fold-worker.js', import.meta.url), {
         workerData: input,
-        resourceLimits: { maxYoungGenerationSizeMb: 48 },
+        resourceLimits: { maxYoungGenerationSizeMb: 32 },
       })
       workers.push(worker)
       let finished = false

@@ -89,11 +89,15 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
 
   const workers =
     request.parallel && !resumed && request.aggregate === undefined && topics.length === 1
-      ? request.parallel.workers !== undefined || total >= (request.parallel.minRecords ?? 200_000)
+      ? request.parallel.workers !== undefined ||
+        // In memory only by default: threads hold their states besides the store's copy, which
+        // would take a file-backed replay of 1M events over the 300 MB it stays under.
+        (store.location === 'memory' && total >= (request.parallel.minRecords ?? 200_000))
         ? parallelism(ranges, request.parallel.workers)
         : 1
       : 1
-  const checkpointEvents = request.checkpointEvents ?? (store.location === 'memory' ? Number.POSITIVE_INFINITY : 50_000)
+  const checkpointEvents =
+    request.checkpointEvents ?? (store.location === 'memory' ? Number.POSITIVE_INFINITY : 500_000)
   const result =
     workers > 1 && request.parallel
       ? await parallelFold({
