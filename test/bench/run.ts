@@ -290,7 +290,7 @@ function rate(count: number, ms: number): string {
 
 function kcatVersion(): string {
   const out = spawnSync('kcat', ['-V'], { encoding: 'utf8' }).stdout ?? ''
-  return /kcat - .*? version (\S+)/.exec(out)?.[1] ?? out.split('\n')[0]
+  return /^Version (\S+)/m.exec(out)?.[1] ?? out.split('\n')[0]
 }
 
 await main()
