@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.js'
 import {
+  entriesById,
   type OpenedState,
   type PartitionOffsets,
   type StateIdentity,
@@ -52,7 +53,7 @@ export class MemoryStateStore implements StateStore {
   }
 
   entries(): IterableIterator<[string, unknown]> {
-    return [...this.states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[Symbol.iterator]()
+    return entriesById(this.states)
   }
 
   get size(): number {

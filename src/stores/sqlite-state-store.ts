@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import { ConfigError, InvalidDataError } from '../errors.js'
 import {
+  entriesById,
   type OpenedState,
   type PartitionOffsets,
   partitionKey,
@@ -137,7 +138,7 @@ export class SqliteStateStore implements StateStore {
   }
 
   entries(): IterableIterator<[string, unknown]> {
-    return [...this.states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[Symbol.iterator]()
+    return entriesById(this.states)
   }
 
   get size(): number {

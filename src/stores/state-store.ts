@@ -56,3 +56,8 @@ export interface StateStore {
 export function sameIdentity(a: StateIdentity, b: StateIdentity): boolean {
   return a.reducer === b.reducer && [...a.topics].sort().join('\n') === [...b.topics].sort().join('\n')
 }
+
+/** A store's aggregates in id order (code-unit order, as SQLite's BINARY collation sorts). */
+export function entriesById(states: Map<string, unknown>): IterableIterator<[string, unknown]> {
+  return [...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[Symbol.iterator]()
+}
