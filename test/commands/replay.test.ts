@@ -118,12 +118,17 @@ function expectedAccounts(events: Array<[string, string]>): Record<string, Accou
   return Object.fromEntries(Object.entries(accounts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
+/** `es replay` with the bank config, the test broker and `topic`; the run as it ended. */
+function runReplay(topic: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runEs(['replay', '--config', bankConfig, '--brokers', brokers, '--topic', topic, ...args], {
+    env,
+    timeoutMs: 170_000,
+  })
+}
+
 /** `es replay` with the bank config on `topic`, `--json`; returns the parsed summary. */
 async function replay(topic: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ReplayJson> {
-  const run = await runEs(
-    ['replay', '--config', bankConfig, '--brokers', brokers, '--topic', topic, '--json', ...args],
-    { env, timeoutMs: 170_000 },
-  )
+  const run = await runReplay(topic, ['--json', ...args], env)
   assert.equal(run.code, 0, `es replay ${args.join(' ')}\n${run.stderr}\n${run.stdout.slice(0, 2000)}`)
   return JSON.parse(run.stdout) as ReplayJson
 }
@@ -231,14 +236,7 @@ describe('es replay of bank events with the bank reducer', () => {
   it('--aggregate X --trace prints each event of X and the state after it', async () => {
     const account = 'acc-5'
     const own = events.filter(([key]) => key === account)
-    const run = await runEs([
-      'replay',
-      '--config',
-      bankConfig,
-      '--brokers',
-      brokers,
-      '--topic',
-      topic,
+    const run = await runReplay(topic, [
       '--projection',
       'accounts',
       '--from-beginning',
@@ -282,36 +280,13 @@ describe('es replay of undecodable records and failing reducers', () => {
   })
 
   it('--on-error fail (the default) exits 5 naming topic, partition and offset', async () => {
-    const run = await runEs([
-      'replay',
-      '--config',
-      bankConfig,
-      '--brokers',
-      brokers,
-      '--topic',
-      topic,
-      '--projection',
-      'accounts',
-      '--from-beginning',
-    ])
+    const run = await runReplay(topic, ['--projection', 'accounts', '--from-beginning'])
     assert.equal(run.code, 5, run.stderr)
     assert.equal(run.stdout, '')
     assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr)
     assert.ok(run.stderr.includes(`${topic}/${badRecord.partition}@${badRecord.offset}`), run.stderr)
 
-    const json = await runEs([
-      'replay',
-      '--config',
-      bankConfig,
-      '--brokers',
-      brokers,
-      '--topic',
-      topic,
-      '--projection',
-      'accounts',
-      '--from-beginning',
-      '--json',
-    ])
+    const json = await runReplay(topic, ['--projection', 'accounts', '--from-beginning', '--json'])
     assert.equal(json.code, 5)
     const error = JSON.parse(json.stdout).error
     assert.equal(error.exitCode, 5)
@@ -345,20 +320,7 @@ describe('es replay of undecodable records and failing reducers', () => {
     assert.deepEqual(JSON.parse(await readFile(out, 'utf8')), expectedAccounts(events))
 
     // Without --json the skipped record is listed on stderr, stdout stays empty.
-    const run = await runEs([
-      'replay',
-      '--config',
-      bankConfig,
-      '--brokers',
-      brokers,
-      '--topic',
-      topic,
-      '--projection',
-      'accounts',
-      '--from-beginning',
-      '--on-error',
-      'skip',
-    ])
+    const run = await runReplay(topic, ['--projection', 'accounts', '--from-beginning', '--on-error', 'skip'])
     assert.equal(run.code, 0, run.stderr)
     assert.equal(run.stdout, '')
     assert.ok(run.stderr.includes(`${topic}/${badRecord.partition}@${badRecord.offset}`), run.stderr)
@@ -377,20 +339,7 @@ describe('es replay of undecodable records and failing reducers', () => {
         '',
       ].join('\n'),
     )
-    const run = await runEs([
-      'replay',
-      '--config',
-      bankConfig,
-      '--brokers',
-      brokers,
-      '--topic',
-      topic,
-      '--reducer',
-      reducer,
-      '--from-beginning',
-      '--on-error',
-      'skip',
-    ])
+    const run = await runReplay(topic, ['--reducer', reducer, '--from-beginning', '--on-error', 'skip'])
     assert.equal(run.code, 5, run.stderr)
     assert.equal(run.stderr.trim().split('\n').length, 1, run.stderr)
     assert.ok(run.stderr.includes(reducer), `reducer file in: ${run.stderr}`)
@@ -437,7 +386,7 @@ describe('es replay --state <file>', () => {
       ['--reducer', 'latest', '--state', file],
       ['--reducer', bankReducer, '--state', file],
     ]) {
-      const refused = await runEs(['replay', '--config', bankConfig, '--brokers', brokers, '--topic', topic, ...args])
+      const refused = await runReplay(topic, [...args])
       assert.equal(refused.code, 3, refused.stderr)
       assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr)
       assert.ok(refused.stderr.includes(file), refused.stderr)
@@ -445,19 +394,7 @@ describe('es replay --state <file>', () => {
     }
     const otherTopic = uniqueTopic('es-replay-state-other')
     await createTopic(otherTopic, 1)
-    const wrongTopic = await runEs([
-      'replay',
-      '--config',
-      bankConfig,
-      '--brokers',
-      brokers,
-      '--topic',
-      otherTopic,
-      '--reducer',
-      'count',
-      '--state',
-      file,
-    ])
+    const wrongTopic = await runReplay(otherTopic, ['--reducer', 'count', '--state', file])
     assert.equal(wrongTopic.code, 3, wrongTopic.stderr)
 
     const restarted = await replay(topic, ['--reducer', 'latest', '--state', file, '--from-beginning'])
