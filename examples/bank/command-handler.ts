@@ -36,8 +36,8 @@ import {
 } from './domain.js'
 import {
   brokerList,
+  COMMON_OPTIONS,
   createKafka,
-  DEFAULT_BROKERS,
   ensureTopics,
   idempotentProducer,
   keyPartitioner,
@@ -58,7 +58,7 @@ const log = logger(NAME)
 const CHUNK = 500
 
 const OPTIONS = {
-  brokers: { type: 'string', env: 'ES_BROKERS', default: DEFAULT_BROKERS, description: 'Kafka bootstrap servers' },
+  ...COMMON_OPTIONS,
   'commands-topic': {
     type: 'string',
     env: 'BANK_COMMANDS_TOPIC',
@@ -70,12 +70,6 @@ const OPTIONS = {
     env: 'BANK_EVENTS_TOPIC',
     default: 'bank.events',
     description: 'topic to append events to',
-  },
-  partitions: {
-    type: 'string',
-    env: 'BANK_PARTITIONS',
-    default: '4',
-    description: 'partitions of the topics this process creates',
   },
   group: {
     type: 'string',
@@ -89,7 +83,6 @@ const OPTIONS = {
     default: '1000000',
     description: 'how many recent command ids are remembered to skip retries',
   },
-  verbose: { type: 'boolean', env: 'BANK_VERBOSE', description: 'log kafkajs warnings too' },
 } as const
 
 /** Account states and handled command ids, folded from `bank.events`. */

@@ -188,14 +188,10 @@ export function toEnvelopes(
   }))
 }
 
-export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string }
-
-/**
- * A command record (key and JSON value) → a Command. Only records that cannot even be answered with
- * a CommandRejected (no JSON object, no id, no account) are problems; everything else is left for
- * `decide` to judge.
- */
-export function parseCommand(key: string | null, value: string | null): ParsedCommand {
+/** A record value that must be a JSON object, or the problem with it. */
+function parseJsonObject(
+  value: string | null,
+): { ok: true; value: Record<string, unknown> } | { ok: false; problem: string } {
   if (value === null) return { ok: false, problem: 'the record has no value' }
   let raw: unknown
   try {
@@ -204,6 +200,20 @@ export function parseCommand(key: string | null, value: string | null): ParsedCo
     return { ok: false, problem: `the value is not JSON (${(error as Error).message})` }
   }
   if (!isObject(raw)) return { ok: false, problem: 'the value is not a JSON object' }
+  return { ok: true, value: raw }
+}
+
+export type ParsedCommand = { ok: true; command: Command } | { ok: false; problem: string }
+
+/**
+ * A command record (key and JSON value) → a Command. Only records that cannot even be answered with
+ * a CommandRejected (no JSON object, no id, no account) are problems; everything else is left for
+ * `decide` to judge.
+ */
+export function parseCommand(key: string | null, value: string | null): ParsedCommand {
+  const parsed = parseJsonObject(value)
+  if (!parsed.ok) return parsed
+  const raw = parsed.value
   if (typeof raw.id !== 'string' || raw.id === '') return { ok: false, problem: 'the command has no "id"' }
   const data = raw.data === undefined ? {} : raw.data
   if (!isObject(data)) return { ok: false, problem: `command ${raw.id}: "data" is not an object` }
@@ -221,14 +231,9 @@ export type ParsedEvent = { ok: true; event: EventEnvelope } | { ok: false; prob
 
 /** An event record's JSON value → an EventEnvelope, checked enough to fold it safely. */
 export function parseEvent(key: string | null, value: string | null): ParsedEvent {
-  if (value === null) return { ok: false, problem: 'the record has no value' }
-  let raw: unknown
-  try {
-    raw = JSON.parse(value)
-  } catch (error) {
-    return { ok: false, problem: `the value is not JSON (${(error as Error).message})` }
-  }
-  if (!isObject(raw)) return { ok: false, problem: 'the value is not a JSON object' }
+  const parsed = parseJsonObject(value)
+  if (!parsed.ok) return parsed
+  const raw = parsed.value
   if (!(EVENT_TYPES as readonly string[]).includes(String(raw.type))) {
     return { ok: false, problem: `unknown event type "${String(raw.type)}"` }
   }

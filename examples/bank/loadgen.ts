@@ -24,8 +24,8 @@ import { isMainThread, type MessagePort, parentPort, Worker, workerData } from '
 import { Partitioners } from 'kafkajs'
 import {
   brokerList,
+  COMMON_OPTIONS,
   createKafka,
-  DEFAULT_BROKERS,
   describeError,
   EXIT_USAGE,
   ensureTopics,
@@ -44,17 +44,11 @@ const NAME = 'loadgen'
 const log = logger(NAME)
 
 const OPTIONS = {
-  brokers: { type: 'string', env: 'ES_BROKERS', default: DEFAULT_BROKERS, description: 'Kafka bootstrap servers' },
+  ...COMMON_OPTIONS,
   events: { type: 'string', description: 'write this many events (to --topic, default bank.events)' },
   commands: { type: 'string', description: 'write this many commands (to --topic, default bank.commands)' },
   accounts: { type: 'string', default: '1000', description: 'number of distinct accounts (keys)' },
   topic: { type: 'string', description: 'target topic' },
-  partitions: {
-    type: 'string',
-    env: 'BANK_PARTITIONS',
-    default: '4',
-    description: 'partitions when the topic is created',
-  },
   acks: { type: 'string', default: '1', description: '1 (leader) or all' },
   batch: { type: 'string', default: '5000', description: 'messages per send' },
   'in-flight': {
@@ -70,7 +64,6 @@ const OPTIONS = {
   workers: { type: 'string', description: 'producer threads (default: the number of cores, at most 4)' },
   seed: { type: 'string', default: '1', description: 'seed of the pseudo-random amounts and accounts' },
   json: { type: 'boolean', description: 'print a JSON summary on stdout' },
-  verbose: { type: 'boolean', env: 'BANK_VERBOSE', description: 'log kafkajs warnings too' },
 } as const
 
 export interface LoadSummary {

@@ -24,8 +24,8 @@ import { type EventEnvelope, parseEvent } from './domain.js'
 import { type AccountRow, openReadModel, parseReadModel, projectRow, snapshotOf } from './read-model.js'
 import {
   brokerList,
+  COMMON_OPTIONS,
   createKafka,
-  DEFAULT_BROKERS,
   ensureTopics,
   idempotentProducer,
   logger,
@@ -43,7 +43,7 @@ const log = logger(NAME)
 const CHUNK = 2000
 
 const OPTIONS = {
-  brokers: { type: 'string', env: 'ES_BROKERS', default: DEFAULT_BROKERS, description: 'Kafka bootstrap servers' },
+  ...COMMON_OPTIONS,
   'events-topic': {
     type: 'string',
     env: 'BANK_EVENTS_TOPIC',
@@ -56,12 +56,6 @@ const OPTIONS = {
     default: 'bank.snapshots',
     description: 'compacted topic for account snapshots',
   },
-  partitions: {
-    type: 'string',
-    env: 'BANK_PARTITIONS',
-    default: '4',
-    description: 'partitions of the topics this process creates',
-  },
   group: { type: 'string', env: 'BANK_PROJECTOR_GROUP', default: 'bank-projector', description: 'consumer group' },
   'read-model': {
     type: 'string',
@@ -71,7 +65,6 @@ const OPTIONS = {
   },
   table: { type: 'string', env: 'BANK_TABLE', default: 'accounts', description: 'read model table' },
   schema: { type: 'string', env: 'BANK_PG_SCHEMA', description: 'PostgreSQL schema (created if missing)' },
-  verbose: { type: 'boolean', env: 'BANK_VERBOSE', description: 'log kafkajs warnings too' },
 } as const
 
 async function start(): Promise<RunningProcess> {

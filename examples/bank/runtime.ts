@@ -18,6 +18,18 @@ import {
 
 export const DEFAULT_BROKERS = '127.0.0.1:9092'
 
+/** The options every bank process takes, spelled the same everywhere. */
+export const COMMON_OPTIONS = {
+  brokers: { type: 'string', env: 'ES_BROKERS', default: DEFAULT_BROKERS, description: 'Kafka bootstrap servers' },
+  partitions: {
+    type: 'string',
+    env: 'BANK_PARTITIONS',
+    default: '4',
+    description: 'partitions of the topics this process creates',
+  },
+  verbose: { type: 'boolean', env: 'BANK_VERBOSE', description: 'log kafkajs warnings too' },
+} as const
+
 export const EXIT_USAGE = 2
 export const EXIT_UNREACHABLE = 4
 export const EXIT_FAILURE = 1
