@@ -10,7 +10,8 @@ export class JsonCodec implements Codec {
 
   decode(bytes: Buffer | null): unknown {
     if (bytes === null) return null
-    return parseJsonText(bytes.toString('utf8'))
+    // toString() without arguments is Node's direct path to UTF-8 (no encoding lookup).
+    return parseJsonText(bytes.toString())
   }
 
   encode(value: unknown): Buffer | null {

@@ -12,7 +12,7 @@ export class StringCodec implements Codec {
   readonly name = 'string'
 
   decode(bytes: Buffer | null): unknown {
-    return bytes === null ? null : bytes.toString('utf8')
+    return bytes === null ? null : bytes.toString()
   }
 
   /** Strings as UTF-8; numbers and booleans as their text; objects as JSON text. */

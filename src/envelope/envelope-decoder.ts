@@ -152,36 +152,60 @@ function parseIsoUtc(text: string): number | undefined {
   if (length < 20 || length > 24 || text.charCodeAt(length - 1) !== 90 /* Z */) return undefined
   if (text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84) return undefined
   if (text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined
-  const digits = (from: number, count: number): number => {
-    let value = 0
-    for (let i = from; i < from + count; i++) {
-      const d = text.charCodeAt(i) - DIGIT_0
-      if (d < 0 || d > 9) return Number.NaN
-      value = value * 10 + d
-    }
-    return value
-  }
   let millis = 0
   if (length > 20) {
     if (text.charCodeAt(19) !== 46 /* . */) return undefined
-    const fraction = text.slice(20, length - 1)
-    millis = Math.floor(digits(20, fraction.length) * 10 ** (3 - fraction.length))
+    const fractionDigits = length - 21
+    millis = Math.floor(digitsAt(text, 20, fractionDigits) * 10 ** (3 - fractionDigits))
   }
-  const result = Date.UTC(
-    digits(0, 4),
-    digits(5, 2) - 1,
-    digits(8, 2),
-    digits(11, 2),
-    digits(14, 2),
-    digits(17, 2),
-    millis,
-  )
-  return Number.isNaN(result) ? undefined : result
+  const year = digitsAt(text, 0, 4)
+  const month = digitsAt(text, 5, 2)
+  const day = digitsAt(text, 8, 2)
+  const hour = digitsAt(text, 11, 2)
+  const minute = digitsAt(text, 14, 2)
+  const second = digitsAt(text, 17, 2)
+  // Out-of-range fields (and NaN, which fails every comparison) are left to Date.parse.
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month))) return undefined
+  if (!(hour <= 23 && minute <= 59 && second <= 59 && millis >= 0)) return undefined
+  return daysFromCivil(year, month, day) * 86_400_000 + ((hour * 60 + minute) * 60 + second) * 1000 + millis
 }
 
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`):
+ * integer arithmetic only, the same result as `Date.UTC(year, month - 1, day) / 86400000`.
+ */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yearOfEra = y - era * 400
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear
+  return era * 146_097 + dayOfEra - 719_468
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month !== 2) return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31
+  return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28
+}
+
+/** The decimal number written by `count` digits at `from`; NaN if one is not a digit. */
+function digitsAt(text: string, from: number, count: number): number {
+  let value = 0
+  for (let i = from; i < from + count; i++) {
+    const d = text.charCodeAt(i) - DIGIT_0
+    if (d < 0 || d > 9) return Number.NaN
+    value = value * 10 + d
+  }
+  return value
+}
+
+/** Shared by every event without headers. */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
+
 function headerText(headers: KafkaRecord['headers']): Record<string, string> {
-  const out: Record<string, string> = {}
+  let out = NO_HEADERS
   for (const name in headers) {
+    if (out === NO_HEADERS) out = {}
     const header = headers[name]
     if (header !== undefined) out[name] = typeof header === 'string' ? header : header.toString('utf8')
   }

@@ -213,6 +213,9 @@ function controlType(data: Buffer, recordsStart: number, batchEnd: number): numb
   return data.readInt16BE(recordsStart + reader.pos + 2)
 }
 
+/** Shared by every record without headers (most of them): one object less per record. */
+const NO_HEADERS: KafkaRecord['headers'] = Object.freeze({})
+
 /**
  * Record (v2): length varint, attributes int8, timestampDelta varlong, offsetDelta varint,
  * key (varint length, -1 = null), value (same), headers: count varint, then per header a key
@@ -243,10 +246,13 @@ function decodeRecords(
     const key = reader.bytes()
     const value = reader.bytes()
     const headerCount = reader.varint()
-    const headers: Record<string, Buffer | string | undefined> = {}
-    for (let h = 0; h < headerCount; h++) {
-      const name = reader.string()
-      headers[name] = reader.bytes() ?? undefined
+    let headers = NO_HEADERS
+    if (headerCount > 0) {
+      headers = {}
+      for (let h = 0; h < headerCount; h++) {
+        const name = reader.string()
+        headers[name] = reader.bytes() ?? undefined
+      }
     }
     if (reader.pos !== recordEnd) throw corrupt(topic, partition, offset)
     out.push({
