@@ -223,6 +223,17 @@ function codecSpec(raw: unknown, fromFile: (p: string) => string, where: { file:
   return { type } as CodecSpec
 }
 
+function requireText(spec: Record<string, unknown>, fields: string[], where: { file: string; path: string }): void {
+  for (const field of fields) {
+    if (typeof spec[field] !== 'string' || spec[field] === '') {
+      throw new ConfigError(`a ${spec.type} read model needs ${field} at ${where.path}.${field}`, {
+        code: 'CONFIG_INVALID',
+        where: { file: where.file, path: `${where.path}.${field}` },
+      })
+    }
+  }
+}
+
 function readModelSpec(
   raw: unknown,
   fromFile: (p: string) => string,
@@ -231,6 +242,7 @@ function readModelSpec(
   const spec = raw as Record<string, unknown>
   switch (spec?.type) {
     case 'sqlite':
+      requireText(spec, ['file', 'table'], where)
       return {
         ...(spec as object),
         type: 'sqlite',
@@ -238,8 +250,13 @@ function readModelSpec(
         table: String(spec.table),
       } as ReadModelSpec
     case 'postgres':
+      requireText(spec, ['url', 'table'], where)
+      return spec as unknown as ReadModelSpec
     case 'http':
+      requireText(spec, ['url'], where)
+      return spec as unknown as ReadModelSpec
     case 'topic':
+      requireText(spec, ['topic'], where)
       return spec as unknown as ReadModelSpec
     default:
       throw new ConfigError(`unknown read model type "${spec?.type}" at ${where.path}`, {

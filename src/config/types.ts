@@ -121,7 +121,7 @@ export interface ProjectionSpec {
 export type ReadModelSpec =
   | { type: 'sqlite'; file: string; table: string; key?: string; columns?: Record<string, string> }
   | { type: 'postgres'; url: string; table: string; key?: string; columns?: Record<string, string> }
-  | { type: 'http'; url: string; listUrl?: string }
+  | { type: 'http'; url: string; listUrl?: string; key?: string }
   | { type: 'topic'; topic: string }
 
 export const defaultEnvelope: EnvelopeSpec = {

@@ -57,7 +57,19 @@ export function renderTable(options: TableOptions): string {
   return table.toString()
 }
 
-function cell(value: unknown): string {
+/** A plain grid: a header and rows of cells, each value shown as `cell` shows it. */
+export function renderGrid(paint: ChalkInstance, head: string[], rows: unknown[][]): string {
+  const table = new Table({
+    head: head.map((h) => paint.bold(h)),
+    style: { head: [], border: [] },
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  })
+  for (const row of rows) table.push(row.map((value) => (typeof value === 'string' ? value : cell(value))))
+  return table.toString()
+}
+
+/** A value in a cell: text as it is, the rest as JSON cut at 60 characters. */
+export function cell(value: unknown): string {
   if (value === undefined) return ''
   if (value === null) return 'null'
   if (typeof value === 'string') return value

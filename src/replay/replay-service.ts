@@ -33,6 +33,8 @@ export interface ReplayServiceRequest {
   runtime?: RuntimeOptions
   /** Worker threads for the fold (1: none); default: one per core for large fresh replays. */
   workers?: number
+  /** Called with the store after the replay, before it is closed (`es diff` reads the states). */
+  inspect?: (store: StateStore) => Promise<void> | void
 }
 
 export interface ReplayServiceResult extends ReplaySummary {
@@ -95,6 +97,7 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
     const result: ReplayServiceResult = { ...summary, projection: projection?.name }
     if (request.aggregate !== undefined) result.aggregateState = store.get(request.aggregate) ?? null
     if (request.out) result.out = { file: request.out, aggregates: await writeState(request.out, store.entries()) }
+    await request.inspect?.(store)
     return result
   } finally {
     await store.close()
@@ -102,7 +105,7 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
   }
 }
 
-function pickProjection(service: ServiceConfig, name: string | undefined, reducer: string | undefined) {
+export function pickProjection(service: ServiceConfig, name: string | undefined, reducer: string | undefined) {
   const names = Object.keys(service.projections)
   if (name !== undefined) {
     const projection = service.projections[name]

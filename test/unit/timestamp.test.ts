@@ -29,7 +29,12 @@ describe('envelope timestamps', () => {
     ]
     for (const text of valid) assert.equal(toTimestamp(text, -1), Date.parse(text), text)
     // Date.parse refuses these (NaN), so the record time is used: never a normalised neighbour date.
-    for (const text of ['2026-13-01T00:00:00Z', '2023-02-29T00:00:00Z', '2026-04-31T00:00:00Z', '2026-01-01T24:00:01Z']) {
+    for (const text of [
+      '2026-13-01T00:00:00Z',
+      '2023-02-29T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-01-01T24:00:01Z',
+    ]) {
       assert.equal(toTimestamp(text, -1), Number.isNaN(Date.parse(text)) ? -1 : Date.parse(text), text)
     }
   })

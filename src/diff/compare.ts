@@ -1,0 +1,295 @@
+/**
+ * Replayed state against read-model rows, per aggregate: missing in the read model, extra in the
+ * read model, or fields that differ. Pure: no I/O, so every rule here has a unit test.
+ *
+ * Matching fields to columns: an explicit `columns` mapping first, else the column whose name
+ * equals the field's once case, `_` and `-` are ignored (`updatedAt` ↔ `updated_at`). A state
+ * field no column matches anywhere in the read model is not compared, and listed once as unmapped.
+ * Columns no state field maps to (a `created_at` the database fills in) are not compared either.
+ *
+ * Values are compared as a reader of both sides would: numbers against numeric text (PostgreSQL
+ * NUMERIC and BIGINT arrive as text) within `tolerance`; epoch milliseconds against ISO-8601 text
+ * or Date values (and two date texts by the instant they name); booleans against 0/1 (SQLite has
+ * no booleans); objects and arrays against JSON text, recursively; null and absent alike.
+ */
+
+export interface CompareOptions {
+  /** Fields (or columns) not compared, matched like field names. */
+  ignore?: readonly string[]
+  /** Numbers (and instants in ms) this close are equal. Default 0. */
+  tolerance?: number
+  /** State field → read-model column, where names do not match by themselves. */
+  columns?: Readonly<Record<string, string>>
+  /**
+   * The field holding the aggregate's version: a row whose version is above the replayed one was
+   * written from events after the replay's end (the projector is ahead), which is not drift.
+   * Default `version`; null turns the check off.
+   */
+  versionField?: string | null
+  /** Keep at most this many drifted aggregates' details (all are counted). Default 20. */
+  limit?: number
+}
+
+export interface FieldDifference {
+  field: string
+  /** The read-model column compared with, null when the row lacks it. */
+  column: string | null
+  expected: unknown
+  actual: unknown
+}
+
+export type AggregateDrift =
+  | { kind: 'missing'; aggregateId: string; expected: unknown }
+  | { kind: 'extra'; aggregateId: string; actual: unknown }
+  | { kind: 'changed'; aggregateId: string; fields: FieldDifference[] }
+
+export interface DiffCounts {
+  /** Aggregates in the replayed state. */
+  replayed: number
+  /** Rows in the read model (null when it cannot be listed: only replayed ids were looked up). */
+  readModel: number | null
+  /** Aggregates present on both sides and compared field by field. */
+  compared: number
+  missing: number
+  extra: number
+  changed: number
+  /** Rows with a higher version than the replay reached: written after its end, not drift. */
+  ahead: number
+}
+
+export interface DiffResult {
+  counts: DiffCounts
+  drift: boolean
+  /** Drifted aggregates in id order, at most `limit`. */
+  details: AggregateDrift[]
+  /** Aggregate ids the read model holds at a newer version (at most `limit`). */
+  aheadIds: string[]
+  /** State fields without a column in the read model (not compared). */
+  unmapped: string[]
+}
+
+export type Row = Record<string, unknown>
+
+/** `updatedAt`, `updated_at`, `Updated-At` → `updatedat`. */
+export function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/[_-]/g, '')
+}
+
+/**
+ * Compares replayed states with read-model rows. `rows` holds the whole read model when it could
+ * be listed (`listed`), else only the rows of replayed ids that exist (extra rows are then unknown).
+ */
+export function diffStates(
+  states: Iterable<[string, unknown]>,
+  rows: ReadonlyMap<string, Row>,
+  listed: boolean,
+  options: CompareOptions = {},
+): DiffResult {
+  const limit = options.limit ?? 20
+  const ignored = new Set((options.ignore ?? []).map(normalizeName))
+  const tolerance = options.tolerance ?? 0
+  const versionField = options.versionField === undefined ? 'version' : options.versionField
+  const columnsByName = knownColumns(rows)
+  const counts: DiffCounts = {
+    replayed: 0,
+    readModel: listed ? rows.size : null,
+    compared: 0,
+    missing: 0,
+    extra: 0,
+    changed: 0,
+    ahead: 0,
+  }
+  const drifted: AggregateDrift[] = []
+  const aheadIds: string[] = []
+  const unmapped = new Set<string>()
+  const seen = new Set<string>()
+  const sorted = [...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+
+  for (const [id, state] of sorted) {
+    counts.replayed++
+    seen.add(id)
+    const row = rows.get(id)
+    if (row === undefined) {
+      counts.missing++
+      if (drifted.length < limit) drifted.push({ kind: 'missing', aggregateId: id, expected: state })
+      continue
+    }
+    counts.compared++
+    const fields = asFields(state)
+    if (versionField !== null && isAhead(fields, row, versionField, options.columns, columnsByName)) {
+      counts.ahead++
+      if (aheadIds.length < limit) aheadIds.push(id)
+      continue
+    }
+    const differences: FieldDifference[] = []
+    for (const field of Object.keys(fields)) {
+      if (ignored.has(normalizeName(field))) continue
+      const column = columnFor(field, options.columns, columnsByName)
+      if (column === undefined) {
+        unmapped.add(field)
+        continue
+      }
+      if (ignored.has(normalizeName(column))) continue
+      const present = Object.hasOwn(row, column)
+      const actual = present ? row[column] : undefined
+      if (!sameValue(fields[field], actual, tolerance)) {
+        differences.push({ field, column: present ? column : null, expected: fields[field], actual })
+      }
+    }
+    if (differences.length > 0) {
+      counts.changed++
+      if (drifted.length < limit) drifted.push({ kind: 'changed', aggregateId: id, fields: differences })
+    }
+  }
+  if (listed) {
+    const extras = [...rows.keys()].filter((id) => !seen.has(id)).sort()
+    counts.extra = extras.length
+    for (const id of extras) {
+      if (drifted.length >= limit) break
+      drifted.push({ kind: 'extra', aggregateId: id, actual: rows.get(id) })
+    }
+  }
+  drifted.sort((a, b) => (a.aggregateId < b.aggregateId ? -1 : a.aggregateId > b.aggregateId ? 1 : 0))
+  return {
+    counts,
+    drift: counts.missing + counts.extra + counts.changed > 0,
+    details: drifted,
+    aheadIds,
+    unmapped: [...unmapped].sort(),
+  }
+}
+
+/** A state as fields: objects as they are, anything else (a count, a string) as `value`. */
+function asFields(state: unknown): Record<string, unknown> {
+  return state !== null && typeof state === 'object' && !Array.isArray(state)
+    ? (state as Record<string, unknown>)
+    : { value: state }
+}
+
+/** Normalized name → column name, over every column any row has. */
+function knownColumns(rows: ReadonlyMap<string, Row>): Map<string, string> {
+  const columns = new Map<string, string>()
+  for (const row of rows.values()) {
+    for (const column of Object.keys(row)) {
+      const name = normalizeName(column)
+      // An exact spelling wins over a normalized one (`id` and `ID` in one row: keep the first).
+      if (!columns.has(name)) columns.set(name, column)
+    }
+  }
+  return columns
+}
+
+function columnFor(
+  field: string,
+  mapping: Readonly<Record<string, string>> | undefined,
+  columnsByName: Map<string, string>,
+): string | undefined {
+  const mapped = mapping?.[field]
+  if (mapped !== undefined) return mapped
+  return columnsByName.get(normalizeName(field))
+}
+
+function isAhead(
+  state: Record<string, unknown>,
+  row: Row,
+  versionField: string,
+  mapping: Readonly<Record<string, string>> | undefined,
+  columnsByName: Map<string, string>,
+): boolean {
+  const column = columnFor(versionField, mapping, columnsByName)
+  if (column === undefined || !(versionField in state)) return false
+  const replayed = toFiniteNumber(state[versionField])
+  const stored = toFiniteNumber(row[column])
+  return replayed !== undefined && stored !== undefined && stored > replayed
+}
+
+function toFiniteNumber(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
+  if (typeof value === 'bigint') return Number(value)
+  if (typeof value === 'string' && value.trim() !== '') {
+    const number = Number(value)
+    return Number.isFinite(number) ? number : undefined
+  }
+  return undefined
+}
+
+const DATE_TEXT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/
+
+/** Epoch ms of a Date or of date text (`2026-11-25T10:00:00Z`, PostgreSQL's `2026-11-25 10:00:00+00`). */
+function toInstant(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime()
+  if (typeof value === 'string' && DATE_TEXT.test(value)) {
+    const ms = Date.parse(value.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'))
+    return Number.isNaN(ms) ? undefined : ms
+  }
+  return undefined
+}
+
+function withinTolerance(a: number, b: number, tolerance: number): boolean {
+  return a === b || Math.abs(a - b) <= tolerance
+}
+
+/** Whether a replayed value and a read-model value say the same thing (see the module comment). */
+export function sameValue(expected: unknown, actual: unknown, tolerance = 0): boolean {
+  if (expected === undefined || expected === null) return actual === undefined || actual === null
+  if (actual === undefined || actual === null) return false
+  if (typeof expected === 'bigint') return sameValue(Number(expected), actual, tolerance)
+  if (typeof actual === 'bigint') return sameValue(expected, Number(actual), tolerance)
+  if (Buffer.isBuffer(actual)) return sameValue(expected, actual.toString('utf8'), tolerance)
+
+  if (typeof expected === 'number') {
+    if (typeof actual === 'boolean') return expected === (actual ? 1 : 0)
+    const number = toFiniteNumber(actual)
+    if (number !== undefined) return withinTolerance(expected, number, tolerance)
+    const instant = toInstant(actual)
+    return instant !== undefined && withinTolerance(expected, instant, tolerance)
+  }
+  if (typeof expected === 'boolean') {
+    if (typeof actual === 'boolean') return expected === actual
+    if (typeof actual === 'number') return actual === (expected ? 1 : 0)
+    if (typeof actual === 'string')
+      return actual.toLowerCase() === String(expected) || actual === (expected ? 't' : 'f')
+    return false
+  }
+  if (typeof expected === 'string') {
+    if (typeof actual === 'string') {
+      if (expected === actual) return true
+      const a = toInstant(expected)
+      const b = toInstant(actual)
+      return a !== undefined && b !== undefined && withinTolerance(a, b, tolerance)
+    }
+    if (actual instanceof Date) {
+      const instant = toInstant(expected)
+      return instant !== undefined && withinTolerance(instant, actual.getTime(), tolerance)
+    }
+    if (typeof actual === 'number') {
+      const number = toFiniteNumber(expected)
+      return number !== undefined && withinTolerance(number, actual, tolerance)
+    }
+    if (typeof actual === 'boolean') return sameValue(actual, expected, tolerance)
+    return false
+  }
+  if (expected instanceof Date) return sameValue(expected.getTime(), actual, tolerance)
+  if (typeof expected === 'object') {
+    let other = actual
+    if (typeof other === 'string') {
+      try {
+        other = JSON.parse(other)
+      } catch {
+        return false
+      }
+    }
+    if (other === null || typeof other !== 'object') return false
+    if (Array.isArray(expected)) {
+      if (!Array.isArray(other) || other.length !== expected.length) return false
+      return expected.every((item, i) => sameValue(item, (other as unknown[])[i], tolerance))
+    }
+    if (Array.isArray(other)) return false
+    const a = expected as Record<string, unknown>
+    const b = other as Record<string, unknown>
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)])
+    for (const key of keys) if (!sameValue(a[key], b[key], tolerance)) return false
+    return true
+  }
+  return Object.is(expected, actual)
+}

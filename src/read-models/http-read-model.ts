@@ -1,0 +1,102 @@
+/**
+ * A read model behind an HTTP query API: `url` is a template with `{id}` (one GET per aggregate,
+ * 404 meaning absent), `listUrl` optionally returns every row (a JSON array of objects, or an
+ * object by id) so that rows without a replayed aggregate can be found too.
+ */
+import type { Row } from '../diff/compare.js'
+import { ConfigError, InvalidDataError, UnreachableError } from '../errors.js'
+import { type ReadModel, rowsByKey } from './read-model.js'
+
+export interface HttpReadModelSpec {
+  url: string
+  listUrl?: string
+  /** The field holding the aggregate id in listed rows. Default `id`. */
+  key?: string
+  /** Per request. Default 10 s. */
+  timeoutMs?: number
+  /** Requests in flight at once. Default 8. */
+  concurrency?: number
+}
+
+export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
+  if (!spec.url.includes('{id}')) {
+    throw new ConfigError(`readModel.url "${spec.url}" has no {id} placeholder`, {
+      code: 'CONFIG_INVALID',
+      suggestion: 'e.g. url: http://localhost:8080/accounts/{id}',
+    })
+  }
+  const timeoutMs = spec.timeoutMs ?? 10_000
+  const key = spec.key ?? 'id'
+  const label = `http ${spec.url}`
+
+  const getJson = async (url: string): Promise<{ status: number; body?: unknown }> => {
+    let response: Response
+    try {
+      response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause
+      const reason =
+        (error as Error).name === 'TimeoutError'
+          ? `no answer within ${timeoutMs} ms`
+          : (cause?.code ?? cause?.message ?? (error as Error).message)
+      throw new UnreachableError(`read model ${url} unreachable: ${reason}`, {
+        code: 'READ_MODEL_UNREACHABLE',
+        where: { url },
+      })
+    }
+    if (response.status === 404) {
+      await response.body?.cancel()
+      return { status: 404 }
+    }
+    const text = await response.text()
+    if (!response.ok) {
+      throw new UnreachableError(`read model ${url} answered ${response.status} ${response.statusText}`.trim(), {
+        code: 'READ_MODEL_UNREACHABLE',
+        where: { url, status: response.status },
+      })
+    }
+    try {
+      return { status: response.status, body: JSON.parse(text) }
+    } catch {
+      throw new InvalidDataError(`read model ${url} did not answer JSON`, {
+        code: 'READ_MODEL_INVALID',
+        where: { url },
+      })
+    }
+  }
+
+  return {
+    label,
+    async list() {
+      if (spec.listUrl === undefined) return undefined
+      const { body } = await getJson(spec.listUrl)
+      if (Array.isArray(body)) return rowsByKey(body.map(asRow), key, label)
+      if (body !== null && typeof body === 'object') {
+        return new Map(Object.entries(body as Record<string, unknown>).map(([id, row]) => [id, asRow(row)]))
+      }
+      throw new InvalidDataError(`read model ${spec.listUrl} answered neither a JSON array nor an object`, {
+        code: 'READ_MODEL_INVALID',
+        where: { url: spec.listUrl },
+      })
+    },
+    async get(ids) {
+      const found = new Map<string, Row>()
+      let next = 0
+      const worker = async () => {
+        while (next < ids.length) {
+          const id = ids[next++]
+          const { status, body } = await getJson(spec.url.replaceAll('{id}', encodeURIComponent(id)))
+          if (status !== 404) found.set(id, asRow(body))
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(spec.concurrency ?? 8, ids.length) }, worker))
+      return found
+    },
+    async close() {},
+  }
+}
+
+/** A JSON answer as a row: objects as they are, anything else as `{value}`. */
+function asRow(body: unknown): Row {
+  return body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Row) : { value: body }
+}
