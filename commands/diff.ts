@@ -72,7 +72,7 @@ Exit 0 when they agree, 1 on drift.`
     const shown = report.details.length
     const drifted = counts.missing + counts.extra + counts.changed
     const verdict = report.drift
-      ? paint.red(`drift in ${drifted.toLocaleString('en-US')} aggregates`)
+      ? paint.red(`drift in ${drifted.toLocaleString('en-US')} ${drifted === 1 ? 'aggregate' : 'aggregates'}`)
       : paint.green('no drift')
     this.out.info(
       `${verdict}: ${counts.missing} missing in the read model, ${counts.extra} extra${counts.readModel === null ? ' (not listable: unknown)' : ''}, ${counts.changed} changed; ${counts.compared.toLocaleString('en-US')} of ${counts.replayed.toLocaleString('en-US')} replayed aggregates compared with ${report.readModel}`,

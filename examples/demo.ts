@@ -3,25 +3,38 @@
  * runs the sample bank service (command handler + projector into a SQLite read model), and lets
  * `es` operate it: send commands and wait for their events (one accepted, one rejected for a
  * stale version, one for an overdraft), tail the events, replay them into state, show the
- * snapshots topic. The broker keeps running afterwards for you to try commands; the service
- * processes are stopped.
+ * snapshots topic, diff the replayed state against the read model (then change a row behind the
+ * projector's back and diff again). The broker keeps running afterwards for you to try commands;
+ * the service processes are stopped.
  *
  *   npm run demo                  # broker on 127.0.0.1:9092 (ES_DEMO_PORT to change)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { parse, stringify } from 'yaml'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const esBin = join(root, 'bin/run.js')
 const port = Number(process.env.ES_DEMO_PORT ?? 9092)
 const brokers = `127.0.0.1:${port}`
-const work = join(root, '.es', 'demo')
+const work = join(root, '.es', 'demo', String(port))
 const readModel = join(work, 'bank-accounts.db')
-const config = join(root, 'examples/bank/es.config.yaml')
+const config = join(work, 'es.config.yaml')
 const env = { ...process.env, ES_BROKERS: brokers, ES_CONFIG: config }
+
+/** The bank's es.config.yaml with its read model pointed at the demo's SQLite file. */
+function writeDemoConfig(): void {
+  const source = join(root, 'examples/bank/es.config.yaml')
+  const document = parse(readFileSync(source, 'utf8'))
+  const accounts = document.services.bank.projections.accounts
+  accounts.reducer = join(root, 'examples/bank/reducer.js')
+  accounts.readModel.file = readModel
+  writeFileSync(config, `# written by npm run demo from examples/bank/es.config.yaml\n${stringify(document)}`)
+}
 
 function banner(text: string): void {
   process.stderr.write(`\n\x1b[1m# ${text}\x1b[0m\n`)
@@ -69,6 +82,10 @@ async function stopService(child: ChildProcess): Promise<void> {
 
 async function main(): Promise<void> {
   mkdirSync(work, { recursive: true })
+  // The projector resumes from the offsets kept in its read model: a fresh one is rebuilt from
+  // whatever this broker holds, also when the broker's data was wiped since the last demo.
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${readModel}${suffix}`, { force: true })
+  writeDemoConfig()
   banner(`a local Apache Kafka on ${brokers}`)
   es(['local', 'start', '--port', String(port)])
 
@@ -152,13 +169,39 @@ async function main(): Promise<void> {
     banner('the snapshots topic, latest state per account')
     waitForSnapshot(account)
     es(['snapshots', account])
+
+    banner('diff the replayed state against the read model the projector wrote')
+    waitForRow(account, 70)
+    es(['diff', 'accounts'])
+    banner(`change ${account}'s row behind the projector's back, and diff again`)
+    updateRow('UPDATE accounts SET balance = balance + 5 WHERE id = ?', account)
+    es(['diff', 'accounts'], [1])
+    updateRow('UPDATE accounts SET balance = balance - 5 WHERE id = ?', account)
   } finally {
     await Promise.all([stopService(handler.child), stopService(projector.child)])
   }
   banner('done')
   process.stderr.write(
-    `The broker keeps running on ${brokers}. Try:\n  export ES_CONFIG=${config}\n  node bin/run.js tail events --from-beginning -e\n  node bin/run.js snapshots\n  node bin/run.js local stop\n`,
+    `The broker keeps running on ${brokers}. Try:\n  export ES_CONFIG=${config}\n  node bin/run.js tail events --from-beginning -e\n  node bin/run.js snapshots\n  node bin/run.js diff accounts\n  node bin/run.js local stop${port === 9092 ? '' : ` --port ${port}`}\n`,
   )
+}
+
+/** The projector commits rows asynchronously; wait (bounded) until the account's shows `balance`. */
+function waitForRow(account: string, balance: number): void {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const db = new Database(readModel, { readonly: true })
+    const row = db.prepare('SELECT balance FROM accounts WHERE id = ?').get(account) as { balance: number } | undefined
+    db.close()
+    if (row?.balance === balance) return
+    spawnSync('sleep', ['0.1'])
+  }
+  throw new Error(`the read model never showed ${account} with balance ${balance}`)
+}
+
+function updateRow(sql: string, account: string): void {
+  const db = new Database(readModel)
+  db.prepare(sql).run(account)
+  db.close()
 }
 
 /** The projector publishes snapshots asynchronously; wait (bounded) until the account's is there. */
