@@ -14,8 +14,9 @@ export function initialState(aggregateId) {
 }
 
 export function evolve(state, event) {
-  // CommandRejected changes nothing; an event at or below the version is already folded.
-  if (event.type === 'CommandRejected' || event.version <= state.version) return state
+  // CommandRejected changes nothing; an event at or below the version is already folded. An
+  // account that was never opened (a rejected command's target) has no row: no state either.
+  if (event.type === 'CommandRejected' || event.version <= state.version) return state.version === 0 ? null : state
   const payload = event.payload ?? {}
   // One new object per event (a replay folds millions of them).
   switch (event.type) {
@@ -31,4 +32,13 @@ export function evolve(state, event) {
     default:
       return state
   }
+}
+
+/**
+ * The read-model row of an account: the table keeps `updated_at` as ISO-8601 text (the event's
+ * timestamp as written), the fold keeps epoch ms (what `es` gives reducers). Used by `es diff` and
+ * `es rebuild-projection`, once per account, not per event.
+ */
+export function toReadModel(state) {
+  return { ...state, updatedAt: state.updatedAt === null ? null : new Date(state.updatedAt).toISOString() }
 }

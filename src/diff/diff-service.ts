@@ -8,9 +8,10 @@
  * because of timing.
  */
 import type { ResolvedConfig } from '../config/types.js'
-import { ConfigError, UsageError } from '../errors.js'
+import { ConfigError, InvalidDataError, UsageError } from '../errors.js'
 import { openReadModel } from '../read-models/open.js'
 import type { FoldProgress } from '../replay/fold.js'
+import type { Reducer } from '../replay/reducer.js'
 import { pickProjection, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { type CompareOptions, type DiffResult, diffStates } from './compare.js'
@@ -70,8 +71,8 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
         onWarning: request.onWarning,
         runtime: request.runtime,
         workers: request.workers,
-        inspect: (store) => {
-          states = [...store.entries()]
+        inspect: (store, reducer) => {
+          states = [...readModelRows(store.entries(), reducer)]
         },
       })
       const listed = await readModel.list()
@@ -89,5 +90,29 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
     }
   } finally {
     await runtime.close()
+  }
+}
+
+/** States as read-model rows: through the reducer's `toReadModel` when it has one (null: no row). */
+export function* readModelRows(
+  entries: Iterable<[string, unknown]>,
+  reducer: Pick<Reducer, 'toReadModel' | 'name'>,
+): Generator<[string, unknown]> {
+  const toRow = reducer.toReadModel
+  for (const [id, state] of entries) {
+    if (!toRow) {
+      yield [id, state]
+      continue
+    }
+    let row: unknown
+    try {
+      row = toRow(state, id)
+    } catch (error) {
+      throw new InvalidDataError(`toReadModel of reducer ${reducer.name} threw on ${id}: ${(error as Error).message}`, {
+        code: 'REDUCER_FAILED',
+        where: { aggregateId: id, reducer: reducer.name },
+      })
+    }
+    if (row !== null && row !== undefined) yield [id, row]
   }
 }

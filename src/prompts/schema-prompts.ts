@@ -121,8 +121,13 @@ async function askField(prompts: Prompts, schema: JsonSchema, path: string, requ
 }
 
 /** Shows the encoded record and asks whether to send it. */
-export async function confirmSend(summary: string): Promise<boolean> {
+export function confirmSend(summary: string): Promise<boolean> {
+  return confirmAction(summary, 'Send this command?', true)
+}
+
+/** Shows what is about to happen (on stderr) and asks yes or no. */
+export async function confirmAction(summary: string, question: string, byDefault: boolean): Promise<boolean> {
   const prompts = await import('@inquirer/prompts')
   process.stderr.write(`${summary}\n`)
-  return prompts.confirm({ message: 'Send this command?', default: true }, onStderr)
+  return prompts.confirm({ message: question, default: byDefault }, onStderr)
 }

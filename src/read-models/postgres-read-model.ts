@@ -5,8 +5,8 @@
  */
 import type pg from 'pg'
 import type { Row } from '../diff/compare.js'
-import { ConfigError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
-import { type ReadModel, rowsByKey } from './read-model.js'
+import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
+import { keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
 
 export interface PostgresReadModelSpec {
   url: string
@@ -29,6 +29,14 @@ export function redactUrl(url: string): string {
 }
 
 export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promise<ReadModel> {
+  return openPostgres(spec)
+}
+
+export async function openPostgresRebuildTarget(spec: PostgresReadModelSpec): Promise<RebuildableReadModel> {
+  return openPostgres(spec)
+}
+
+async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableReadModel> {
   const where = redactUrl(spec.url)
   const label = `postgres ${where} table ${spec.table}`
   const { Client } = (await import('pg')).default
@@ -79,11 +87,23 @@ export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promis
         suggestion: `set readModel.key to one of: ${names.join(', ')}`,
       })
     }
-    const qualified = spec.table
-      .split('.')
-      .map((part) => `"${part.replaceAll('"', '""')}"`)
-      .join('.')
-    const keyColumn = `"${key.replaceAll('"', '""')}"`
+    const quote = (name: string) => `"${name.replaceAll('"', '""')}"`
+    const qualify = (name: string) => (schema === undefined ? quote(name) : `${quote(schema)}.${quote(name)}`)
+    const qualified = qualify(table)
+    const keyColumn = quote(key)
+    const shadowName = `${table}__es_rebuild`
+    const shadow = qualify(shadowName)
+    /** The indexes of `owner`: name, and the definition without the index and table names. */
+    const indexesOf = async (owner: string) => {
+      const found = await client.query<{ indexname: string; indexdef: string }>(
+        'SELECT indexname, indexdef FROM pg_indexes WHERE tablename = $1 AND schemaname = COALESCE($2, current_schema()) ORDER BY indexname',
+        [owner, schema ?? null],
+      )
+      return found.rows.map((r) => ({
+        name: r.indexname,
+        shape: r.indexdef.replace(/^CREATE (UNIQUE )?INDEX \S+ ON \S+ /, (_m, unique) => (unique ? 'UNIQUE ' : '')),
+      }))
+    }
     const query = async (text: string, values?: unknown[]): Promise<Row[]> => {
       try {
         return (await client.query(text, values)).rows as Row[]
@@ -96,6 +116,9 @@ export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promis
     }
     return {
       label,
+      columns: names,
+      key,
+      shadowName,
       async list() {
         return rowsByKey(await query(`SELECT * FROM ${qualified}`), key, label)
       },
@@ -109,6 +132,82 @@ export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promis
         }
         return found
       },
+      async createShadow() {
+        await query(`DROP TABLE IF EXISTS ${shadow}`)
+        // Same columns, defaults, constraints and indexes (under generated names).
+        await query(`CREATE TABLE ${shadow} (LIKE ${qualified} INCLUDING ALL)`)
+      },
+      async writeShadow(rows) {
+        if (rows.length === 0) return
+        const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))]
+        for (let i = 0; i < rows.length; i += 500) {
+          const batch = rows.slice(i, i + 500)
+          const values: unknown[] = []
+          const tuples = batch.map((row) => {
+            const start = values.length
+            for (const column of columns) values.push(postgresValue(row[column]))
+            return `(${columns.map((_, c) => `$${start + c + 1}`).join(', ')})`
+          })
+          try {
+            await client.query(
+              `INSERT INTO ${shadow} (${columns.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`,
+              values,
+            )
+          } catch (error) {
+            throw new InvalidDataError(`cannot write rows into ${label}: ${(error as Error).message}`, {
+              code: 'READ_MODEL_WRITE_FAILED',
+              where: { url: where, table: spec.table, firstAggregate: batch[0]?.[key] },
+            })
+          }
+        }
+      },
+      async swapShadow({ keepOld }) {
+        const kept = keepOld
+          ? await keptTableName(table, async (name) => {
+              const found = await client.query(
+                'SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())',
+                [name, schema ?? null],
+              )
+              return (found.rowCount ?? 0) > 0
+            })
+          : undefined
+        try {
+          await client.query('BEGIN')
+          await client.query(`LOCK TABLE ${qualified} IN ACCESS EXCLUSIVE MODE`)
+          // The shadow's indexes (LIKE … INCLUDING ALL: generated names) take the live ones' names,
+          // matched by definition, so that the table looks as before and the next rebuild alike.
+          const live = await indexesOf(table)
+          const built = await indexesOf(shadowName)
+          if (kept === undefined) await client.query(`DROP TABLE ${qualified}`)
+          else {
+            await client.query(`ALTER TABLE ${qualified} RENAME TO ${quote(kept)}`)
+            for (const [i, index] of live.entries()) {
+              await client.query(`ALTER INDEX ${qualify(index.name)} RENAME TO ${quote(`${kept}_${i + 1}`)}`)
+            }
+          }
+          await client.query(`ALTER TABLE ${shadow} RENAME TO ${quote(table)}`)
+          const free = [...live]
+          for (const index of built) {
+            const match = free.findIndex((l) => l.shape === index.shape)
+            if (match < 0) continue
+            await client.query(`ALTER INDEX ${qualify(index.name)} RENAME TO ${quote(free[match].name)}`)
+            free.splice(match, 1)
+          }
+          await client.query('COMMIT')
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {})
+          throw new UnreachableError(`swapping ${shadowName} in for ${label} failed: ${(error as Error).message}`, {
+            code: 'READ_MODEL_SWAP_FAILED',
+            where: { url: where, table: spec.table },
+            suggestion: 'the live table is unchanged',
+          })
+        }
+        if (kept === undefined) return {}
+        return { kept: schema === undefined ? kept : `${schema}.${kept}` }
+      },
+      async dropShadow() {
+        await query(`DROP TABLE IF EXISTS ${shadow}`)
+      },
       async close() {
         await client.end().catch(() => {})
       },
@@ -117,4 +216,13 @@ export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promis
     await client.end().catch(() => {})
     throw error
   }
+}
+
+/** Values node-postgres binds as the column expects: objects and arrays as JSON text, not PG arrays. */
+function postgresValue(value: unknown): unknown {
+  if (value === undefined) return null
+  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
+    return JSON.stringify(value)
+  }
+  return value
 }

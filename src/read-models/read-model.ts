@@ -4,7 +4,7 @@
  * topic) and an in-memory one; test/support/read-model-contract.ts runs the same suite on each.
  */
 import type { Row } from '../diff/compare.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, InvalidDataError } from '../errors.js'
 
 export interface ReadModel {
   /** What and where, for messages: `sqlite /srv/bank-accounts.db table accounts`. */
@@ -17,6 +17,40 @@ export interface ReadModel {
   /** The rows of these ids that exist. */
   get(ids: readonly string[]): Promise<Map<string, Row>>
   close(): Promise<void>
+}
+
+/**
+ * A read model `es rebuild-projection` can replace: a table rebuilt in a shadow (same definition,
+ * next to it) and swapped in atomically. Until the swap, readers see the live table untouched.
+ */
+export interface RebuildableReadModel extends ReadModel {
+  /** The live table's columns, in order. */
+  readonly columns: readonly string[]
+  /** The column holding the aggregate id. */
+  readonly key: string
+  /** The shadow's name while it is built (a leftover from an interrupted rebuild is replaced). */
+  readonly shadowName: string
+  createShadow(): Promise<void>
+  /** Rows by column name; values already plain (text, numbers, booleans, null). */
+  writeShadow(rows: Row[]): Promise<void>
+  /** Puts the shadow in place of the live table in one transaction; the old one is dropped or kept. */
+  swapShadow(options: { keepOld: boolean }): Promise<{ kept?: string }>
+  dropShadow(): Promise<void>
+}
+
+/**
+ * `accounts__es_old_20261125T101500123Z`: where `--keep-old` keeps the replaced table; `_2`, `_3`…
+ * appended while `exists` says the name is taken.
+ */
+export async function keptTableName(
+  table: string,
+  exists: (name: string) => boolean | Promise<boolean>,
+  now = new Date(),
+): Promise<string> {
+  const base = `${table}__es_old_${now.toISOString().replace(/[-:.]/g, '')}`
+  let name = base
+  for (let n = 2; await exists(name); n++) name = `${base}_${n}`
+  return name
 }
 
 /** Rows keyed by their key column as text; a row without a key is refused. */
@@ -36,29 +70,80 @@ export function rowsByKey(rows: Iterable<Row>, key: string, label: string): Map<
   return byId
 }
 
-/** The in-memory read model: the reference for the contract suite, and what tests diff against. */
-export class MemoryReadModel implements ReadModel {
+/**
+ * The in-memory read model: the reference for the contract suite, and what unit tests diff against
+ * and rebuild. Rows are copied in and out, as a database would.
+ */
+export class MemoryReadModel implements RebuildableReadModel {
   readonly label = 'memory'
-  private readonly rows: Map<string, Row>
+  readonly shadowName = 'shadow'
+  private rows: Map<string, Row>
+  private shadow?: Map<string, Row>
+  /** Tables kept by `swapShadow({keepOld: true})`. */
+  readonly kept: Array<Map<string, Row>> = []
+
+  readonly columns: readonly string[]
+  readonly key: string
+  private readonly listable: boolean
+  private readonly required: readonly string[]
 
   constructor(
     rows: Iterable<[string, Row]> = [],
-    private readonly listable = true,
+    options: { columns?: string[]; key?: string; listable?: boolean; required?: string[] } = {},
   ) {
-    this.rows = new Map(rows)
+    this.rows = new Map([...rows].map(([id, row]) => [id, { ...row }]))
+    this.columns = options.columns ?? []
+    this.key = options.key ?? 'id'
+    this.listable = options.listable ?? true
+    this.required = options.required ?? []
   }
 
   async list(): Promise<Map<string, Row> | undefined> {
-    return this.listable ? new Map(this.rows) : undefined
+    return this.listable ? new Map([...this.rows].map(([id, row]) => [id, { ...row }])) : undefined
   }
 
   async get(ids: readonly string[]): Promise<Map<string, Row>> {
     const found = new Map<string, Row>()
     for (const id of ids) {
       const row = this.rows.get(id)
-      if (row !== undefined) found.set(id, row)
+      if (row !== undefined) found.set(id, { ...row })
     }
     return found
+  }
+
+  async createShadow(): Promise<void> {
+    this.shadow = new Map()
+  }
+
+  async writeShadow(rows: Row[]): Promise<void> {
+    if (!this.shadow) throw new Error('writeShadow before createShadow')
+    for (const row of rows) {
+      const missing = this.required.find((column) => row[column] === undefined || row[column] === null)
+      if (missing !== undefined) {
+        throw new InvalidDataError(`cannot write ${String(row[this.key])} into memory: ${missing} is required`, {
+          code: 'READ_MODEL_WRITE_FAILED',
+          where: { aggregateId: row[this.key], column: missing },
+        })
+      }
+    }
+    for (const row of rows) this.shadow.set(String(row[this.key]), { ...row })
+  }
+
+  async swapShadow(options: { keepOld: boolean }): Promise<{ kept?: string }> {
+    if (!this.shadow) throw new Error('swapShadow before createShadow')
+    if (options.keepOld) this.kept.push(this.rows)
+    this.rows = this.shadow
+    this.shadow = undefined
+    return options.keepOld ? { kept: `kept-${this.kept.length}` } : {}
+  }
+
+  async dropShadow(): Promise<void> {
+    this.shadow = undefined
+  }
+
+  /** Whether a shadow is being built (tests: a failed rebuild leaves none). */
+  get building(): boolean {
+    return this.shadow !== undefined
   }
 
   async close(): Promise<void> {}

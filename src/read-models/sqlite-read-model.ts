@@ -1,13 +1,15 @@
 /**
- * A read model in a SQLite file, opened read-only (a projector may be writing it: WAL lets both
- * work). Rows come back as SQLite stores them: INTEGER/REAL as numbers, TEXT as text.
+ * A read model in a SQLite file. `es diff` opens it read-only (a projector may be writing it: WAL
+ * lets both work); `es rebuild-projection` opens it for writing, builds a shadow table next to the
+ * live one and swaps it in with one transaction. Rows come back as SQLite stores them:
+ * INTEGER/REAL as numbers, TEXT as text.
  */
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Row } from '../diff/compare.js'
-import { ConfigError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
-import { type ReadModel, rowsByKey } from './read-model.js'
+import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
+import { keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
 
 export interface SqliteReadModelSpec {
   file: string
@@ -17,6 +19,14 @@ export interface SqliteReadModelSpec {
 }
 
 export async function openSqliteReadModel(spec: SqliteReadModelSpec): Promise<ReadModel> {
+  return openSqlite(spec, false)
+}
+
+export async function openSqliteRebuildTarget(spec: SqliteReadModelSpec): Promise<RebuildableReadModel> {
+  return openSqlite(spec, true)
+}
+
+async function openSqlite(spec: SqliteReadModelSpec, writable: boolean): Promise<RebuildableReadModel> {
   const file = resolve(spec.file)
   const label = `sqlite ${file} table ${spec.table}`
   if (!existsSync(file)) {
@@ -29,7 +39,7 @@ export async function openSqliteReadModel(spec: SqliteReadModelSpec): Promise<Re
   const Database = (await import('better-sqlite3')).default
   let db: BetterSqlite3.Database
   try {
-    db = new Database(file, { readonly: true, fileMustExist: true })
+    db = new Database(file, { readonly: !writable, fileMustExist: true })
     db.pragma('busy_timeout = 5000')
   } catch (error) {
     throw new UnreachableError(`cannot open read model ${file}: ${(error as Error).message}`, {
@@ -38,17 +48,17 @@ export async function openSqliteReadModel(spec: SqliteReadModelSpec): Promise<Re
     })
   }
   try {
-    const tables = (
-      db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").all() as Array<{
-        name: string
-      }>
-    ).map((t) => t.name)
-    if (!tables.includes(spec.table)) {
-      const near = nearMatches(spec.table, tables)
+    const tables = () =>
+      (
+        db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')").all() as Array<{ name: string }>
+      ).map((t) => t.name)
+    if (!tables().includes(spec.table)) {
+      const names = tables()
+      const near = nearMatches(spec.table, names)
       throw new NotFoundError(`table "${spec.table}" not found in ${file}`, {
         code: 'READ_MODEL_TABLE_NOT_FOUND',
         where: { file, table: spec.table },
-        suggestion: near.length ? `did you mean ${near.join(', ')}?` : `tables: ${tables.join(', ') || '(none)'}`,
+        suggestion: near.length ? `did you mean ${near.join(', ')}?` : `tables: ${names.join(', ') || '(none)'}`,
       })
     }
     const table = quoteIdentifier(spec.table)
@@ -61,11 +71,22 @@ export async function openSqliteReadModel(spec: SqliteReadModelSpec): Promise<Re
         suggestion: `set readModel.key to one of: ${columns.join(', ')}`,
       })
     }
-    const all = db.prepare(`SELECT * FROM ${table}`)
+    const shadowName = `${spec.table}__es_rebuild`
+    const shadow = quoteIdentifier(shadowName)
+    /** The live table's indexes (not the automatic ones of PRIMARY KEY/UNIQUE, which the table definition brings). */
+    const indexes = () =>
+      db
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL")
+        .all(spec.table) as Array<{ name: string; sql: string }>
+    const dropShadow = () => db.exec(`DROP TABLE IF EXISTS ${shadow}`)
+
     return {
       label,
+      columns,
+      key,
+      shadowName,
       async list() {
-        return rowsByKey(all.all() as Row[], key, label)
+        return rowsByKey(db.prepare(`SELECT * FROM ${table}`).all() as Row[], key, label)
       },
       async get(ids) {
         const found = new Map<string, Row>()
@@ -76,6 +97,65 @@ export async function openSqliteReadModel(spec: SqliteReadModelSpec): Promise<Re
         }
         return found
       },
+      async createShadow() {
+        const definition = db
+          .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?")
+          .get(spec.table) as { sql: string } | undefined
+        if (!definition) {
+          throw new ConfigError(`${label} is a view, not a table: es cannot rebuild it`, {
+            code: 'READ_MODEL_NOT_REBUILDABLE',
+            where: { file, table: spec.table },
+          })
+        }
+        db.transaction(() => {
+          dropShadow()
+          db.exec(renameCreateTable(definition.sql, shadow))
+        })()
+      },
+      async writeShadow(rows) {
+        if (rows.length === 0) return
+        const names = [...new Set(rows.flatMap((row) => Object.keys(row)))]
+        const insert = db.prepare(
+          `INSERT INTO ${shadow} (${names.map(quoteIdentifier).join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
+        )
+        db.transaction(() => {
+          for (const row of rows) {
+            try {
+              insert.run(...names.map((name) => sqliteValue(row[name])))
+            } catch (error) {
+              throw new InvalidDataError(
+                `cannot write ${String(row[key])} into ${label}: ${(error as Error).message}`,
+                { code: 'READ_MODEL_WRITE_FAILED', where: { file, table: spec.table, aggregateId: row[key] } },
+              )
+            }
+          }
+        })()
+      },
+      async swapShadow({ keepOld }) {
+        const kept = keepOld ? await keptTableName(spec.table, (name) => tables().includes(name)) : undefined
+        const liveIndexes = indexes()
+        // Legacy renames leave views and triggers that name the table pointing at the name, so
+        // they follow the new table rather than the replaced one.
+        db.pragma('legacy_alter_table = ON')
+        try {
+          db.transaction(() => {
+            if (kept === undefined) db.exec(`DROP TABLE ${table}`)
+            else db.exec(`ALTER TABLE ${table} RENAME TO ${quoteIdentifier(kept)}`)
+            db.exec(`ALTER TABLE ${shadow} RENAME TO ${table}`)
+            // Index names are unique per database: the live table's move to the new one.
+            for (const index of liveIndexes) {
+              db.exec(`DROP INDEX IF EXISTS ${quoteIdentifier(index.name)}`)
+              db.exec(index.sql)
+            }
+          })()
+        } finally {
+          db.pragma('legacy_alter_table = OFF')
+        }
+        return kept === undefined ? {} : { kept }
+      },
+      async dropShadow() {
+        dropShadow()
+      },
       async close() {
         db.close()
       },
@@ -84,6 +164,25 @@ export async function openSqliteReadModel(spec: SqliteReadModelSpec): Promise<Re
     db.close()
     throw error
   }
+}
+
+/** `CREATE TABLE [IF NOT EXISTS] <any name> (…)` → the same definition under `name`. */
+export function renameCreateTable(sql: string, name: string): string {
+  const renamed = sql.replace(
+    /^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"(?:[^"]|"")+"|`[^`]+`|\[[^\]]+\]|[^\s(]+)/i,
+    `CREATE TABLE ${name}`,
+  )
+  if (renamed === sql) throw new Error(`unexpected table definition: ${sql.slice(0, 80)}`)
+  return renamed
+}
+
+/** Values SQLite can bind: booleans as 0/1, objects and arrays as JSON text, Dates as ISO text. */
+function sqliteValue(value: unknown): unknown {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'boolean') return value ? 1 : 0
+  if (value instanceof Date) return value.toISOString()
+  if (typeof value === 'object' && !Buffer.isBuffer(value)) return JSON.stringify(value)
+  return value
 }
 
 /** `"accounts"`; `"main"."accounts"` for a qualified name. */

@@ -24,6 +24,12 @@ export interface Reducer {
   readonly identity: string
   initialState(aggregateId: string): unknown
   evolve(state: unknown, event: ReducerEvent): unknown
+  /**
+   * Optional: the read-model row of a state, when the fold keeps it in another form (epoch ms where
+   * the table holds ISO text). `es diff` compares, and `es rebuild-projection` writes, what it
+   * returns; without it, the state itself.
+   */
+  toReadModel?(state: unknown, aggregateId: string): unknown
 }
 
 export const BUILTIN_REDUCERS = ['latest', 'merge', 'count', 'collect'] as const
@@ -119,9 +125,15 @@ export async function loadReducer(nameOrPath: string, cwd = process.cwd()): Prom
     string,
     unknown
   >
-  const { initialState, evolve } = exports
+  const { initialState, evolve, toReadModel } = exports
   if (typeof initialState !== 'function' || typeof evolve !== 'function') {
     throw new ConfigError(`reducer ${file} must export functions initialState(aggregateId) and evolve(state, event)`, {
+      code: 'REDUCER_INVALID',
+      where: { file },
+    })
+  }
+  if (toReadModel !== undefined && typeof toReadModel !== 'function') {
+    throw new ConfigError(`reducer ${file} exports toReadModel, which must be a function (state, aggregateId) → row`, {
       code: 'REDUCER_INVALID',
       where: { file },
     })
@@ -131,6 +143,7 @@ export async function loadReducer(nameOrPath: string, cwd = process.cwd()): Prom
     identity,
     initialState: initialState as Reducer['initialState'],
     evolve: evolve as Reducer['evolve'],
+    ...(toReadModel ? { toReadModel: toReadModel as NonNullable<Reducer['toReadModel']> } : {}),
   }
 }
 

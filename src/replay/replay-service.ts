@@ -11,7 +11,7 @@ import { MemoryStateStore } from '../stores/memory-state-store.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { StateStore } from '../stores/state-store.js'
 import type { FoldProgress } from './fold.js'
-import { loadReducer, type ReducerEvent } from './reducer.js'
+import { loadReducer, type Reducer, type ReducerEvent } from './reducer.js'
 import { type ReplaySummary, runReplay, writeState } from './run.js'
 
 export interface ReplayServiceRequest {
@@ -33,8 +33,8 @@ export interface ReplayServiceRequest {
   runtime?: RuntimeOptions
   /** Worker threads for the fold (1: none); default: one per core for large fresh replays. */
   workers?: number
-  /** Called with the store after the replay, before it is closed (`es diff` reads the states). */
-  inspect?: (store: StateStore) => Promise<void> | void
+  /** Called with the store and reducer after the replay, before the store is closed (`es diff`). */
+  inspect?: (store: StateStore, reducer: Reducer) => Promise<void> | void
 }
 
 export interface ReplayServiceResult extends ReplaySummary {
@@ -97,7 +97,7 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
     const result: ReplayServiceResult = { ...summary, projection: projection?.name }
     if (request.aggregate !== undefined) result.aggregateState = store.get(request.aggregate) ?? null
     if (request.out) result.out = { file: request.out, aggregates: await writeState(request.out, store.entries()) }
-    await request.inspect?.(store)
+    await request.inspect?.(store, reducer)
     return result
   } finally {
     await store.close()

@@ -16,13 +16,13 @@ import { StringCodec } from '../../src/codecs/text-codecs.js'
 import { type EsError, ExitCode } from '../../src/errors.js'
 import { KafkaLogReader } from '../../src/kafka/kafka-log-reader.js'
 import { openHttpReadModel } from '../../src/read-models/http-read-model.js'
-import { openPostgresReadModel } from '../../src/read-models/postgres-read-model.js'
+import { openPostgresReadModel, openPostgresRebuildTarget } from '../../src/read-models/postgres-read-model.js'
 import { MemoryReadModel } from '../../src/read-models/read-model.js'
-import { openSqliteReadModel } from '../../src/read-models/sqlite-read-model.js'
+import { openSqliteReadModel, openSqliteRebuildTarget } from '../../src/read-models/sqlite-read-model.js'
 import { openTopicReadModel } from '../../src/read-models/topic-read-model.js'
 import { codecSnapshotDecoder } from '../../src/snapshots/latest.js'
 import { createTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
-import { type AccountRow, readModelContract } from '../support/read-model-contract.js'
+import { type AccountRow, readModelContract, rebuildableContract } from '../support/read-model-contract.js'
 import { tempDir } from '../support/temp-dir.js'
 
 function pgUrl(): string {
@@ -35,6 +35,7 @@ async function sqliteFile(rows: AccountRow[]): Promise<string> {
   const file = join(await tempDir('es-read-model-'), 'accounts.db')
   const db = new Database(file)
   db.exec('CREATE TABLE accounts (id TEXT PRIMARY KEY, owner TEXT, balance REAL NOT NULL, version INTEGER NOT NULL)')
+  db.exec('CREATE INDEX accounts_owner ON accounts (owner)')
   const insert = db.prepare('INSERT INTO accounts VALUES (@id, @owner, @balance, @version)')
   for (const row of rows) insert.run(row)
   db.close()
@@ -59,6 +60,50 @@ readModelContract('memory', async () => ({
   listable: true,
   open: async (rows) => new MemoryReadModel(rows.map((r) => [r.id, { ...r }])),
 }))
+
+const accountColumns = ['id', 'owner', 'balance', 'version']
+
+rebuildableContract('memory', async () => ({
+  open: async (rows) =>
+    new MemoryReadModel(
+      rows.map((r) => [r.id, { ...r }]),
+      { columns: accountColumns, required: ['balance', 'version'] },
+    ),
+}))
+
+rebuildableContract('SQLite file (with a secondary index)', async () => ({
+  open: async (rows) => openSqliteRebuildTarget({ file: await sqliteFile(rows), table: 'accounts' }),
+}))
+
+rebuildableContract('PostgreSQL table', async () => {
+  const client = new pg.Client({ connectionString: pgUrl() })
+  await client.connect()
+  const schemas: string[] = []
+  return {
+    open: async (rows) => {
+      const schema = `rb_${randomBytes(4).toString('hex')}`
+      schemas.push(schema)
+      await client.query(`CREATE SCHEMA ${schema}`)
+      await client.query(
+        `CREATE TABLE ${schema}.accounts (id TEXT PRIMARY KEY, owner TEXT, balance NUMERIC NOT NULL, version BIGINT NOT NULL)`,
+      )
+      await client.query(`CREATE INDEX accounts_owner ON ${schema}.accounts (owner)`)
+      for (const r of rows) {
+        await client.query(`INSERT INTO ${schema}.accounts VALUES ($1, $2, $3, $4)`, [
+          r.id,
+          r.owner,
+          r.balance,
+          r.version,
+        ])
+      }
+      return openPostgresRebuildTarget({ url: pgUrl(), table: `${schema}.accounts` })
+    },
+    cleanup: async () => {
+      for (const schema of schemas) await client.query(`DROP SCHEMA ${schema} CASCADE`)
+      await client.end()
+    },
+  }
+})
 
 readModelContract('SQLite file', async () => ({
   listable: true,
@@ -210,5 +255,69 @@ describe('read models: what is wrong, and the exit code', () => {
       () => openHttpReadModel({ url: 'http://127.0.0.1/accounts' }),
       (e: EsError) => e.exitCode === ExitCode.config,
     )
+  })
+})
+
+describe('rebuilding tables: what each database keeps', () => {
+  it('SQLite: the live table keeps its secondary index names across a swap, and views follow the new table', async () => {
+    const file = await sqliteFile([{ id: 'acc-1', owner: 'Ada', balance: 1, version: 1 }])
+    const setup = new Database(file)
+    setup.exec('CREATE VIEW rich AS SELECT id FROM accounts WHERE balance > 10')
+    setup.close()
+    const model = await openSqliteRebuildTarget({ file, table: 'accounts' })
+    try {
+      await model.createShadow()
+      await model.writeShadow([{ id: 'acc-2', owner: 'Bo', balance: 50, version: 2 }])
+      const { kept } = await model.swapShadow({ keepOld: true })
+      assert.ok(kept)
+      const db = new Database(file, { readonly: true })
+      try {
+        const index = db
+          .prepare("SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = 'accounts_owner'")
+          .get() as { tbl_name: string }
+        assert.equal(index.tbl_name, 'accounts')
+        assert.deepEqual(db.prepare('SELECT id FROM rich').all(), [{ id: 'acc-2' }])
+        assert.deepEqual(db.prepare(`SELECT id FROM "${kept}"`).all(), [{ id: 'acc-1' }])
+      } finally {
+        db.close()
+      }
+    } finally {
+      await model.close()
+    }
+  })
+
+  it('PostgreSQL: the live table keeps its index names across a swap (so the next rebuild works the same)', async () => {
+    const schema = `rbi_${randomBytes(4).toString('hex')}`
+    const client = new pg.Client({ connectionString: pgUrl() })
+    await client.connect()
+    try {
+      await client.query(`CREATE SCHEMA ${schema}`)
+      await client.query(`CREATE TABLE ${schema}.accounts (id TEXT PRIMARY KEY, owner TEXT, balance NUMERIC NOT NULL)`)
+      await client.query(`CREATE INDEX accounts_owner ON ${schema}.accounts (owner)`)
+      const model = await openPostgresRebuildTarget({ url: pgUrl(), table: `${schema}.accounts` })
+      try {
+        for (const keepOld of [true, false]) {
+          await model.createShadow()
+          await model.writeShadow([{ id: 'acc-2', owner: 'Bo', balance: 50 }])
+          await model.swapShadow({ keepOld })
+        }
+      } finally {
+        await model.close()
+      }
+      const indexes = await client.query(
+        'SELECT tablename, indexname FROM pg_indexes WHERE schemaname = $1 ORDER BY indexname',
+        [schema],
+      )
+      const live = indexes.rows.filter((r) => r.tablename === 'accounts').map((r) => r.indexname)
+      assert.deepEqual(live, ['accounts_owner', 'accounts_pkey'].sort())
+      assert.equal(
+        indexes.rows.filter((r) => r.tablename !== 'accounts').length,
+        2,
+        'the kept table has its own two indexes',
+      )
+    } finally {
+      await client.query(`DROP SCHEMA ${schema} CASCADE`)
+      await client.end()
+    }
   })
 })

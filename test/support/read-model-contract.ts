@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { sameValue } from '../../src/diff/compare.js'
-import type { ReadModel } from '../../src/read-models/read-model.js'
+import type { ReadModel, RebuildableReadModel } from '../../src/read-models/read-model.js'
 
 export interface AccountRow {
   id: string
@@ -70,6 +70,84 @@ export function readModelContract(name: string, fixture: () => Promise<ReadModel
 
     it('has a label naming what it reads', () => {
       assert.match(model.label, /\S/)
+    })
+  })
+}
+
+export interface RebuildableFixture {
+  /** A rebuildable read model holding exactly `rows` (columns id, owner, balance NOT NULL, version). */
+  open(rows: AccountRow[]): Promise<RebuildableReadModel>
+  cleanup?(): Promise<void>
+}
+
+const rebuilt: AccountRow[] = [
+  { id: 'acc-1', owner: 'Ada', balance: 99, version: 3 },
+  { id: 'acc-7', owner: 'Linus', balance: 1, version: 1 },
+]
+
+async function ids(model: ReadModel): Promise<string[]> {
+  return [...((await model.list()) ?? new Map()).keys()].sort()
+}
+
+/** The shadow-and-swap contract of `es rebuild-projection`, run against every table kind. */
+export function rebuildableContract(name: string, fixture: () => Promise<RebuildableFixture>): void {
+  describe(`RebuildableReadModel contract: ${name}`, () => {
+    let current: RebuildableFixture
+    const opened: RebuildableReadModel[] = []
+    const open = async (rows: AccountRow[]) => {
+      const model = await current.open(rows)
+      opened.push(model)
+      return model
+    }
+    before(async () => {
+      current = await fixture()
+    })
+    after(async () => {
+      for (const model of opened) await model.close()
+      await current?.cleanup?.()
+    })
+
+    it('knows the live columns and key; the live table is untouched until the swap, then wholly replaced', async () => {
+      const model = await open(contractRows)
+      assert.deepEqual([...model.columns], ['id', 'owner', 'balance', 'version'])
+      assert.equal(model.key, 'id')
+      await model.createShadow()
+      await model.writeShadow(rebuilt.map((r) => ({ ...r })))
+      assert.deepEqual(await ids(model), ['acc-1', 'acc-10', 'acc-2'], 'readers still see the live table')
+      assert.deepEqual((await model.swapShadow({ keepOld: false })).kept, undefined)
+      assert.deepEqual(await ids(model), ['acc-1', 'acc-7'])
+      const ada = (await model.get(['acc-1'])).get('acc-1')!
+      assert.ok(sameValue(99, ada.balance) && sameValue(3, ada.version))
+    })
+
+    it('keeps the old table under another name with keepOld, and can rebuild again', async () => {
+      const model = await open(contractRows)
+      await model.createShadow()
+      await model.writeShadow(rebuilt.map((r) => ({ ...r })))
+      const { kept } = await model.swapShadow({ keepOld: true })
+      assert.ok(kept && kept !== model.shadowName, `a kept name: ${kept}`)
+      await model.createShadow()
+      await model.writeShadow([{ id: 'acc-9', owner: null, balance: 0, version: 1 }])
+      await model.swapShadow({ keepOld: false })
+      assert.deepEqual(await ids(model), ['acc-9'])
+    })
+
+    it('a row the table refuses fails the write; dropping the shadow leaves the live table as it was', async () => {
+      const model = await open(contractRows)
+      await model.createShadow()
+      await assert.rejects(
+        model.writeShadow([{ id: 'acc-x', owner: 'X', balance: null, version: 1 }]),
+        (error: { exitCode?: number }) => error.exitCode === 5,
+      )
+      await model.dropShadow()
+      assert.deepEqual(await ids(model), ['acc-1', 'acc-10', 'acc-2'])
+      // A leftover shadow (an interrupted rebuild) is replaced by the next one.
+      await model.createShadow()
+      await model.writeShadow([{ id: 'acc-left', owner: null, balance: 1, version: 1 }])
+      await model.createShadow()
+      await model.writeShadow(rebuilt.map((r) => ({ ...r })))
+      await model.swapShadow({ keepOld: false })
+      assert.deepEqual(await ids(model), ['acc-1', 'acc-7'])
     })
   })
 }

@@ -1,0 +1,113 @@
+import { Args, Flags } from '@oclif/core'
+import { EsCommand } from '../src/cli/base-command.js'
+import { UsageError } from '../src/errors.js'
+import { confirmAction } from '../src/prompts/schema-prompts.js'
+import { type RebuildPlan, type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
+import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
+import { describeReach } from '../src/render/summary.js'
+
+export default class RebuildProjection extends EsCommand<RebuildResult> {
+  static override summary =
+    'Rebuild a read model from the events: replay into a shadow table, then swap it in atomically.'
+  static override description =
+    `Replays the projection from offset 0 to the ends fixed at start, writes the result into a shadow of the read-model table (same definition, next to it), and swaps it in with one transaction: readers see the old table untouched until the swap, then the complete new one. The old table is dropped, or kept with --keep-old. --dry-run prints the plan (events, time span, target, group offsets) and changes nothing. Asks for confirmation on a terminal unless --yes. --handoff-group sets the live projector's committed offsets to the rebuild's end offsets (refused, exit 1, while the group has active members). SQLite and PostgreSQL read models.`
+  static override examples = [
+    '<%= config.bin %> rebuild-projection accounts --dry-run',
+    '<%= config.bin %> rebuild-projection accounts --yes --keep-old',
+    '<%= config.bin %> rebuild-projection accounts --yes --handoff-group bank-projector',
+  ]
+  static override enableJsonFlag = true
+  static override args = { projection: Args.string({ description: 'Projection to rebuild (default: the only one).' }) }
+  static override flags = {
+    'dry-run': Flags.boolean({ summary: 'Print the plan; change nothing.' }),
+    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
+    'keep-old': Flags.boolean({ summary: 'Keep the replaced table (renamed <table>__es_old_<time>).' }),
+    'handoff-group': Flags.string({
+      summary: "Set this consumer group's committed offsets to the rebuild's end offsets (group must be empty).",
+    }),
+    'on-error': Flags.string({
+      summary: 'An undecodable event: fail (exit 5, nothing changed) or skip (count and list it).',
+      options: ['fail', 'skip'],
+      default: 'fail',
+    }),
+  }
+
+  async run(): Promise<RebuildResult> {
+    const { args, flags } = await this.parse(RebuildProjection)
+    const ask = !flags.yes && !flags['dry-run']
+    if (ask && !(process.stdin.isTTY && process.stderr.isTTY)) {
+      throw new UsageError(
+        'rebuild-projection replaces a read model: confirm with --yes (there is no terminal to ask)',
+        {
+          code: 'CONFIRMATION_NEEDED',
+          suggestion: 'run it with --dry-run first to see the plan',
+        },
+      )
+    }
+    const progress = createProgress(this.out, 'events')
+    const result = await rebuildProjection({
+      config: await this.settings(),
+      service: this.serviceFlag,
+      projection: args.projection,
+      keepOld: flags['keep-old'],
+      dryRun: flags['dry-run'],
+      handoffGroup: flags['handoff-group'],
+      onPlan: (plan) => {
+        if (this.jsonEnabled()) return
+        const text = describePlan(plan)
+        if (flags['dry-run']) this.out.data(text)
+        else process.stderr.write(`${text}\n`)
+      },
+      confirm: ask
+        ? () =>
+            confirmAction('', `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`, false)
+        : undefined,
+      onError: flags['on-error'] as 'fail' | 'skip',
+      onProgress: (p) => progress.update(p),
+      onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
+      runtime: { debug: (line) => this.out.debug(line) },
+    })
+    progress.finish()
+    if (!this.jsonEnabled()) this.display(result, flags['dry-run'])
+    return result
+  }
+
+  private display(result: RebuildResult, dryRun: boolean): void {
+    const { paint } = this.out
+    if (!result.rebuilt) {
+      this.out.info(dryRun ? 'dry run: nothing was changed' : 'cancelled: nothing was changed')
+      return
+    }
+    const replay = result.replay!
+    this.out.info(
+      `${paint.green('rebuilt')} ${result.plan.target}: ${result.rows?.toLocaleString('en-US')} rows from ${replay.events.toLocaleString('en-US')} events in ${formatDuration(replay.durationMs)} (${formatRate(replay.eventsPerSecond)}), up to ${describeReach(replay.partitions)}`,
+    )
+    this.out.info(result.kept ? `old table kept as ${result.kept}` : 'old table dropped')
+    if (result.unmapped?.length) this.out.info(`not written (no such column): ${result.unmapped.join(', ')}`)
+    if (result.handoff) {
+      this.out.info(
+        `consumer group ${result.handoff.group} now starts at ${describeReach(result.handoff.offsets.map((o) => ({ ...o, reached: o.offset })))}`,
+      )
+    }
+    if (replay.skippedCount > 0)
+      this.out.info(paint.yellow(`skipped ${replay.skippedCount} undecodable records (see --json)`))
+  }
+}
+
+function describePlan(plan: RebuildPlan): string {
+  const lines = [
+    `rebuild projection ${plan.projection}`,
+    `  reducer    ${plan.reducer}`,
+    `  replay     ${plan.events.toLocaleString('en-US')} events: ${plan.partitions.map((p) => `${p.topic}/${p.partition} ${p.start}→${p.end}`).join(', ')}`,
+    `  time span  ${plan.from && plan.until ? `${plan.from} → ${plan.until}` : '(no events)'}`,
+    `  target     ${plan.target}, built as ${plan.shadow} and swapped in`,
+    `  old table  ${plan.keepOld ? 'kept (renamed)' : 'dropped after the swap'}`,
+  ]
+  if (plan.handoff) {
+    const committed = plan.handoff.committed.map((c) => `${c.topic}/${c.partition}@${c.offset ?? 'none'}`).join(', ')
+    lines.push(
+      `  handoff    group ${plan.handoff.group} (${plan.handoff.state}, ${plan.handoff.members} members), committed ${committed || 'nothing'} → the replay's end offsets`,
+    )
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,227 @@
+/**
+ * `es rebuild-projection`: replay a projection from offset 0 and replace its read model with the
+ * result, with no half-written state ever visible.
+ *
+ * Steps, each before anything is changed that the next could not undo:
+ * 1. The plan: the read model (opened now: unreachable or missing fails here), the ranges to
+ *    replay with their ends fixed, the time span of the events, and for `--handoff-group` the
+ *    group's state and committed offsets. `--dry-run` stops here.
+ * 2. Confirmation (a terminal prompt unless `--yes`); a group with active members is refused.
+ * 3. Replay in memory; then a shadow table (the live table's definition) is filled next to the
+ *    live one. A failure drops the shadow: the live table was never touched.
+ * 4. One transaction swaps the shadow in; the old table is dropped, or kept with `--keep-old`.
+ * 5. `--handoff-group`: the group's committed offsets become the replay's end offsets, so the live
+ *    projector continues exactly after the last event the rebuilt table holds.
+ */
+import type { ReadModelSpec, ResolvedConfig } from '../config/types.js'
+import { readModelRows } from '../diff/diff-service.js'
+import { ConfigError, NegativeOutcomeError, UsageError } from '../errors.js'
+import { describeGroupOffsets, type GroupOffsets, setGroupOffsets } from '../kafka/groups.js'
+import type { PartitionRange } from '../kafka/log-reader.js'
+import { openPostgresRebuildTarget } from '../read-models/postgres-read-model.js'
+import type { RebuildableReadModel } from '../read-models/read-model.js'
+import { openSqliteRebuildTarget } from '../read-models/sqlite-read-model.js'
+import type { FoldProgress } from '../replay/fold.js'
+import { pickProjection, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
+import { resolveTopics } from '../service/resolve.js'
+import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import { toTableRows } from './table-rows.js'
+
+export interface RebuildRequest {
+  config: ResolvedConfig
+  service?: string
+  projection?: string
+  keepOld: boolean
+  dryRun: boolean
+  handoffGroup?: string
+  /** Asked after the plan unless undefined (`--yes`): false cancels. */
+  confirm?: (plan: RebuildPlan) => Promise<boolean>
+  onPlan?: (plan: RebuildPlan) => void
+  onError: 'fail' | 'skip'
+  onProgress?: (progress: FoldProgress) => void
+  onWarning?: (message: string) => void
+  runtime?: RuntimeOptions
+  /** Rows per shadow write. Default 5000. */
+  batchRows?: number
+}
+
+export interface RebuildPlan {
+  projection: string
+  reducer: string
+  topics: string[]
+  target: string
+  shadow: string
+  keepOld: boolean
+  /** Records to replay (sum over partitions of end − start), ends fixed now. */
+  events: number
+  partitions: Array<{ topic: string; partition: number; start: number; end: number }>
+  /** Timestamps of the first and last records in range (ISO), when there are any. */
+  from?: string
+  until?: string
+  handoff?: GroupOffsets
+}
+
+export interface RebuildResult {
+  plan: RebuildPlan
+  /** False for --dry-run or a declined confirmation: nothing was changed. */
+  rebuilt: boolean
+  rows?: number
+  /** State fields without a column (not written). */
+  unmapped?: string[]
+  kept?: string
+  replay?: ReplayServiceResult
+  handoff?: { group: string; offsets: Array<{ topic: string; partition: number; offset: number }> }
+}
+
+export async function rebuildProjection(request: RebuildRequest): Promise<RebuildResult> {
+  const runtime = openRuntime(request.config, request.service, request.runtime)
+  const { service } = runtime
+  try {
+    const projection = pickProjection(service, request.projection, undefined)
+    if (!projection) {
+      const names = Object.keys(service.projections)
+      throw new UsageError(`which projection? ${service.name} has ${names.length ? names.join(', ') : 'none'}`, {
+        code: 'NO_PROJECTION',
+        suggestion: names.length ? `es rebuild-projection ${names[0]}` : 'define projections in the config',
+      })
+    }
+    const where = `services.${service.name}.projections.${projection.name}.readModel`
+    if (!projection.readModel) {
+      throw new ConfigError(`projection ${projection.name} of ${service.name} has no readModel to rebuild`, {
+        code: 'NO_READ_MODEL',
+        where: { path: where },
+      })
+    }
+    const topics = (projection.source ?? ['events']).flatMap((source) =>
+      resolveTopics(service, source, undefined, 'events'),
+    )
+    const target = await openRebuildTarget(projection.readModel, where)
+    try {
+      const ranges = await runtime.reader.resolveRanges(topics, { from: { kind: 'beginning' }, until: { kind: 'end' } })
+      const span = await timeSpan(runtime.reader, ranges)
+      const plan: RebuildPlan = {
+        projection: projection.name,
+        reducer: projection.reducer,
+        topics,
+        target: target.label,
+        shadow: target.shadowName,
+        keepOld: request.keepOld,
+        events: ranges.reduce((sum, r) => sum + Math.max(0, (r.end ?? r.start) - r.start), 0),
+        partitions: ranges.map((r) => ({
+          topic: r.topic,
+          partition: r.partition,
+          start: r.start,
+          end: r.end ?? r.start,
+        })),
+        ...span,
+      }
+      if (request.handoffGroup !== undefined) {
+        plan.handoff = await describeGroupOffsets(request.config.kafka, request.handoffGroup, topics)
+      }
+      request.onPlan?.(plan)
+      if (request.dryRun) return { plan, rebuilt: false }
+      if (plan.handoff && plan.handoff.members > 0) throw activeGroup(plan.handoff)
+      if (request.confirm && !(await request.confirm(plan))) return { plan, rebuilt: false }
+
+      let states: Array<[string, unknown]> = []
+      const replay = await replayService({
+        config: request.config,
+        service: request.service,
+        projection: projection.name,
+        state: 'memory',
+        fromBeginning: true,
+        onError: request.onError,
+        onProgress: request.onProgress,
+        onWarning: request.onWarning,
+        runtime: request.runtime,
+        inspect: (store, reducer) => {
+          states = [...readModelRows(store.entries(), reducer)]
+        },
+      })
+      const mapping = 'columns' in projection.readModel ? projection.readModel.columns : undefined
+      const { rows, unmapped } = toTableRows(states, { columns: target.columns, key: target.key, mapping })
+      states = []
+      await target.createShadow()
+      try {
+        const batch = request.batchRows ?? 5000
+        for (let i = 0; i < rows.length; i += batch) await target.writeShadow(rows.slice(i, i + batch))
+      } catch (error) {
+        await target.dropShadow().catch(() => {})
+        throw error
+      }
+      let handoff: RebuildResult['handoff']
+      if (request.handoffGroup !== undefined) {
+        // Checked again right before the swap: a projector started meanwhile would commit over us.
+        const now = await describeGroupOffsets(request.config.kafka, request.handoffGroup, topics)
+        if (now.members > 0) {
+          await target.dropShadow().catch(() => {})
+          throw activeGroup(now)
+        }
+      }
+      const { kept } = await target.swapShadow({ keepOld: request.keepOld })
+      if (request.handoffGroup !== undefined) {
+        const offsets = replay.partitions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.reached }))
+        await setGroupOffsets(request.config.kafka, request.handoffGroup, offsets)
+        handoff = { group: request.handoffGroup, offsets }
+      }
+      return { plan, rebuilt: true, rows: rows.length, unmapped, kept, replay, handoff }
+    } finally {
+      await target.close()
+    }
+  } finally {
+    await runtime.close()
+  }
+}
+
+async function openRebuildTarget(spec: ReadModelSpec, where: string): Promise<RebuildableReadModel> {
+  switch (spec.type) {
+    case 'sqlite':
+      return openSqliteRebuildTarget(spec)
+    case 'postgres':
+      return openPostgresRebuildTarget(spec)
+    default:
+      throw new ConfigError(
+        `a ${spec.type} read model cannot be rebuilt by es: it is written by its own service (${where})`,
+        {
+          code: 'READ_MODEL_NOT_REBUILDABLE',
+          where: { path: where },
+          suggestion: 'es rebuilds sqlite and postgres tables; es diff still compares this one',
+        },
+      )
+  }
+}
+
+function activeGroup(group: GroupOffsets): NegativeOutcomeError {
+  return new NegativeOutcomeError(
+    `refused: consumer group ${group.group} has ${group.members} active member${group.members === 1 ? '' : 's'} (${group.state}); nothing was changed`,
+    {
+      code: 'GROUP_ACTIVE',
+      where: { group: group.group },
+      suggestion: 'stop the projector first: Kafka only lets an empty group have its offsets set',
+    },
+  )
+}
+
+/** The timestamps of the first and last records in `ranges` (one record read at each end). */
+async function timeSpan(
+  reader: { read(ranges: PartitionRange[]): AsyncIterable<{ records: Array<{ timestamp: number }> }> },
+  ranges: PartitionRange[],
+): Promise<{ from?: string; until?: string }> {
+  const busy = ranges.filter((r) => r.end !== undefined && r.end > r.start)
+  if (busy.length === 0) return {}
+  let first = Number.POSITIVE_INFINITY
+  let last = Number.NEGATIVE_INFINITY
+  const edges = [
+    busy.map((r) => ({ ...r, end: r.start + 1 })),
+    busy.map((r) => ({ ...r, start: (r.end as number) - 1 })),
+  ]
+  for (const edge of edges) {
+    for await (const batch of reader.read(edge)) {
+      for (const record of batch.records) {
+        first = Math.min(first, record.timestamp)
+        last = Math.max(last, record.timestamp)
+      }
+    }
+  }
+  return Number.isFinite(first) ? { from: new Date(first).toISOString(), until: new Date(last).toISOString() } : {}
+}
