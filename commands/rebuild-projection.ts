@@ -79,8 +79,9 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
       return
     }
     const replay = result.replay!
+    const rows = result.rows ?? 0
     this.out.info(
-      `${paint.green('rebuilt')} ${result.plan.target}: ${result.rows?.toLocaleString('en-US')} rows from ${replay.events.toLocaleString('en-US')} events in ${formatDuration(replay.durationMs)} (${formatRate(replay.eventsPerSecond)}), up to ${describeReach(replay.partitions)}`,
+      `${paint.green('rebuilt')} ${result.plan.target}: ${rows.toLocaleString('en-US')} ${rows === 1 ? 'row' : 'rows'} from ${replay.events.toLocaleString('en-US')} events in ${formatDuration(replay.durationMs)} (${formatRate(replay.eventsPerSecond)}), up to ${describeReach(replay.partitions)}`,
     )
     this.out.info(result.kept ? `old table kept as ${result.kept}` : 'old table dropped')
     if (result.unmapped?.length) this.out.info(`not written (no such column): ${result.unmapped.join(', ')}`)
@@ -98,7 +99,7 @@ function describePlan(plan: RebuildPlan): string {
   const lines = [
     `rebuild projection ${plan.projection}`,
     `  reducer    ${plan.reducer}`,
-    `  replay     ${plan.events.toLocaleString('en-US')} events: ${plan.partitions.map((p) => `${p.topic}/${p.partition} ${p.start}→${p.end}`).join(', ')}`,
+    `  replay     ${plan.events.toLocaleString('en-US')} events: ${describeRanges(plan.partitions)}`,
     `  time span  ${plan.from && plan.until ? `${plan.from} → ${plan.until}` : '(no events)'}`,
     `  target     ${plan.target}, built as ${plan.shadow} and swapped in`,
     `  old table  ${plan.keepOld ? 'kept (renamed)' : 'dropped after the swap'}`,
@@ -110,4 +111,13 @@ function describePlan(plan: RebuildPlan): string {
     )
   }
   return lines.join('\n')
+}
+
+/** `bank.events/2 0→5, bank.events/3 0→7 (2 empty partitions)`. */
+function describeRanges(partitions: RebuildPlan['partitions']): string {
+  const busy = partitions.filter((p) => p.end > p.start)
+  const empty = partitions.length - busy.length
+  const text = busy.map((p) => `${p.topic}/${p.partition} ${p.start}→${p.end}`).join(', ')
+  if (empty === 0) return text
+  return `${text}${text ? ' ' : ''}(${empty} empty ${empty === 1 ? 'partition' : 'partitions'})`
 }

@@ -4,7 +4,7 @@
  * `es` operate it: send commands and wait for their events (one accepted, one rejected for a
  * stale version, one for an overdraft), tail the events, replay them into state, show the
  * snapshots topic, diff the replayed state against the read model (then change a row behind the
- * projector's back and diff again). The broker keeps running afterwards for you to try commands;
+ * projector's back, diff again, and rebuild the read model from the events). The broker keeps running afterwards for you to try commands;
  * the service processes are stopped.
  *
  *   npm run demo                  # broker on 127.0.0.1:9092 (ES_DEMO_PORT to change)
@@ -176,7 +176,11 @@ async function main(): Promise<void> {
     banner(`change ${account}'s row behind the projector's back, and diff again`)
     updateRow('UPDATE accounts SET balance = balance + 5 WHERE id = ?', account)
     es(['diff', 'accounts'], [1])
-    updateRow('UPDATE accounts SET balance = balance - 5 WHERE id = ?', account)
+
+    banner('rebuild the read model from the events (shadow table, atomic swap), then diff once more')
+    es(['rebuild-projection', 'accounts', '--dry-run'])
+    es(['rebuild-projection', 'accounts', '--yes'])
+    es(['diff', 'accounts'])
   } finally {
     await Promise.all([stopService(handler.child), stopService(projector.child)])
   }
