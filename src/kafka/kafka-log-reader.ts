@@ -20,6 +20,7 @@
  */
 import type { KafkaConnection } from '../config/types.js'
 import { EsError, InternalError, NotFoundError, UnreachableError } from '../errors.js'
+import { decompressRecords } from './compression.js'
 import {
   type ClientOptions,
   connectTimeout,
@@ -325,14 +326,13 @@ class FetchRun {
       await this.locate(this.cursors)
     })
     for (const leader of new Set(this.cursors.map((c) => c.leader))) this.startLoop(leader)
-    const decompress = this.session.kafkajs.decompress
     while (true) {
       if (this.failure !== undefined) throw this.failure
       if (this.stopped) return
       const set = this.queue.shift()
       if (set !== undefined) {
         this.release(set.bytes)
-        const records = await decodeScannedRecords(set, decompress)
+        const records = await decodeScannedRecords(set, decompressRecords)
         yield { topic: set.topic, partition: set.partition, records, position: set.nextOffset }
         continue
       }

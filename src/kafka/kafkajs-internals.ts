@@ -72,7 +72,6 @@ export interface KafkajsInternals {
   fetchRequest(version: number, request: Record<string, unknown>): { request: unknown; requestTimeout: number }
   /** The highest Fetch version kafkajs can encode. */
   fetchMaxVersion: number
-  decompress(codec: number, data: Buffer): Promise<Buffer>
   /** kafkajs's error for a protocol error code (`type` e.g. NOT_LEADER_OR_FOLLOWER, `retriable`). */
   protocolError(code: number): Error & { type: string; retriable: boolean }
 }
@@ -105,9 +104,6 @@ export function loadKafkajsInternals(): KafkajsInternals {
       }
     }
   }
-  const compression = require('kafkajs/src/protocol/message/compression') as {
-    lookupCodec(codec: number): { decompress(data: Buffer): Promise<Buffer> } | null
-  }
   const errors = require('kafkajs/src/protocol/error') as {
     createErrorFromCode(code: number): Error & { type: string; retriable: boolean }
   }
@@ -117,12 +113,6 @@ export function loadKafkajsInternals(): KafkajsInternals {
     socketFactory,
     fetchRequest: (version, request) => requests.Fetch.protocol({ version })(request),
     fetchMaxVersion: Math.max(...requests.Fetch.versions.map(Number)),
-    decompress: async (codec, data) => {
-      // kafkajs ships gzip; snappy, lz4 and zstd throw KafkaJSNotImplemented unless registered.
-      const implementation = compression.lookupCodec(codec)
-      if (!implementation) throw new Error(`unknown compression codec ${codec}`)
-      return implementation.decompress(data)
-    },
     protocolError: (code) => errors.createErrorFromCode(code),
   }
   return loaded

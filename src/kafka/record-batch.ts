@@ -15,7 +15,9 @@
  * injected (kafkajs's codecs at run time).
  * CRCs are not verified (like librdkafka's default, unlike the Java consumer's).
  */
+
 import { InvalidDataError } from '../errors.js'
+import { CODEC_NAMES } from './compression.js'
 import type { KafkaRecord } from './record.js'
 
 export interface AbortedTransaction {
@@ -169,18 +171,16 @@ export async function decodeScannedRecords(scanned: ScannedRecordSet, decompress
   return records
 }
 
-const codecNames = ['none', 'gzip', 'snappy', 'lz4', 'zstd']
-
 async function decompressBatch(batch: DeliverableBatch, at: RecordSetContext, decompress: Decompress): Promise<Buffer> {
   try {
     return await decompress(batch.codec, batch.body)
   } catch (error) {
-    const codec = codecNames[batch.codec] ?? `codec ${batch.codec}`
+    const codec = CODEC_NAMES[batch.codec] ?? `codec ${batch.codec}`
     throw new InvalidDataError(
       `cannot decompress the ${codec} record batch at ${at.topic}/${at.partition}@${batch.baseOffset}: ${(error as Error).message}`,
       {
-        code: 'UNSUPPORTED_COMPRESSION',
-        suggestion: batch.codec === 1 ? undefined : 'es reads uncompressed and gzip batches only',
+        code: batch.codec in CODEC_NAMES ? 'CORRUPT_COMPRESSED_BATCH' : 'UNSUPPORTED_COMPRESSION',
+        suggestion: batch.codec in CODEC_NAMES ? undefined : 'Kafka defines codecs 0–4 (none, gzip, snappy, lz4, zstd)',
         where: { topic: at.topic, partition: at.partition, offset: batch.baseOffset, codec },
         cause: error,
       },

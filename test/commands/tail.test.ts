@@ -2,12 +2,14 @@
  * `es tail` end to end: the real binary against the real broker started by test/run.ts, with
  * records written and read back by kcat (librdkafka) as the independent reference.
  */
+
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { javaArgs, kafkaLibDir } from '../../src/local/jars.js'
 import { esBin, runEs } from '../support/cli.js'
 import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
 import { type KcatRecord, kcatConsume, kcatProduce } from '../support/kcat.js'
@@ -221,6 +223,63 @@ describe('es tail on a config-less topic of 500 records written by kcat', () => 
       assert.match(run.stderr, new RegExp(args[0]))
     }
   })
+})
+
+describe('es tail on batches compressed by librdkafka (kcat -z)', () => {
+  for (const codec of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
+    it(`reads ${codec} batches record for record as kcat does`, async () => {
+      const topic = uniqueTopic(`es-tail-${codec}`)
+      await createTopic(topic, 2)
+      // Values long and repetitive enough to compress, in batches of many records.
+      const produced: Array<[string, string]> = Array.from({ length: 300 }, (_, n) => [
+        `k${n % 7}`,
+        JSON.stringify({ type: 'Noted', n, text: `${codec} `.repeat(1 + (n % 40)) }),
+      ])
+      await kcatProduce(brokers, topic, produced, { compression: codec })
+      const records = (await kcatConsume(brokers, topic)).sort(byPosition)
+      assert.equal(records.length, 300)
+      const run = await runEs(['tail', topic, '--brokers', brokers, '--from-beginning', '-e', '--format', 'ndjson'])
+      assert.equal(run.code, 0, run.stderr)
+      const lines = ndjson(run.stdout)
+      assert.deepEqual(
+        lines.map((l) => [at(l), l.key, l.value]),
+        records.map((r) => [at(r), r.key, JSON.parse(r.payload ?? 'null')]),
+      )
+    })
+  }
+})
+
+describe('es tail on batches compressed by the Java client (Kafka’s console producer)', () => {
+  for (const codec of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
+    it(`reads ${codec} batches${codec === 'snappy' ? ' (xerial framing)' : ''} record for record as kcat does`, async () => {
+      const topic = uniqueTopic(`es-tail-java-${codec}`)
+      await createTopic(topic, 1)
+      const lines = Array.from({ length: 200 }, (_, n) => `k${n % 5}\t${JSON.stringify({ n, pad: 'a'.repeat(40) })}`)
+      const producer = spawnSync(
+        'java',
+        javaArgs(kafkaLibDir(), 'org.apache.kafka.tools.ConsoleProducer', [
+          '--bootstrap-server',
+          brokers,
+          '--topic',
+          topic,
+          '--compression-codec',
+          codec,
+          '--property',
+          'parse.key=true',
+        ]),
+        { input: `${lines.join('\n')}\n`, encoding: 'utf8', timeout: 60_000 },
+      )
+      assert.equal(producer.status, 0, producer.stderr)
+      const records = (await kcatConsume(brokers, topic)).sort(byPosition)
+      assert.equal(records.length, 200)
+      const run = await runEs(['tail', topic, '--brokers', brokers, '--from-beginning', '-e', '--format', 'ndjson'])
+      assert.equal(run.code, 0, run.stderr)
+      assert.deepEqual(
+        ndjson(run.stdout).map((l) => [at(l), l.key, l.value]),
+        records.map((r) => [at(r), r.key, JSON.parse(r.payload ?? 'null')]),
+      )
+    })
+  }
 })
 
 describe('es tail against an unreachable broker', () => {

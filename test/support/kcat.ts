@@ -22,6 +22,8 @@ export interface KcatRecord {
 export interface KcatProduceOptions {
   /** `-H name=value` on every record. */
   headers?: Record<string, string>
+  /** `-z codec`: librdkafka compresses the batches. */
+  compression?: 'gzip' | 'snappy' | 'lz4' | 'zstd'
 }
 
 /** `kcat -P -K:`: one record per [key, value]; keys must not contain ':' or newlines. */
@@ -36,6 +38,7 @@ export async function kcatProduce(
   }
   const args = ['-P', '-b', brokers, '-t', topic, '-K:']
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('-H', `${name}=${value}`)
+  if (options.compression) args.push('-z', options.compression)
   const child = spawn('kcat', args, { stdio: ['pipe', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr.on('data', (chunk) => {

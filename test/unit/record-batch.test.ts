@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { describe, it } from 'node:test'
 import { ExitCode, InvalidDataError } from '../../src/errors.js'
+import { decompressRecords } from '../../src/kafka/compression.js'
 import { decodeRecordSet, type RecordSetContext, scanRecordSet } from '../../src/kafka/record-batch.js'
 import { controlRecord, encodeBatch, encodeRecord } from '../support/record-batches.js'
 
@@ -226,18 +227,25 @@ describe('record batch decoding', () => {
     }
   })
 
-  it('names the codec it cannot decompress, with topic, partition and offset', async () => {
-    const data = encodeBatch({
-      baseOffset: 77,
-      rawRecords: { codec: 2, bytes: Buffer.from('snappy bytes'), recordCount: 1 },
-    })
-    await assert.rejects(
-      decodeRecordSet(data, context(), async () => {
-        throw new Error('Snappy compression not implemented')
-      }),
-      (error: unknown) =>
-        error instanceof InvalidDataError && /snappy record batch at events\/2@77/.test(error.message),
-    )
+  it('names the codec of a batch it cannot decompress, with topic, partition and offset', async () => {
+    for (const [codec, name] of [
+      [2, 'snappy'],
+      [3, 'lz4'],
+      [4, 'zstd'],
+      [7, 'codec 7'],
+    ] as const) {
+      const data = encodeBatch({
+        baseOffset: 77,
+        rawRecords: { codec, bytes: Buffer.from('not compressed at all'), recordCount: 1 },
+      })
+      await assert.rejects(
+        decodeRecordSet(data, context(), decompressRecords),
+        (error: unknown) =>
+          error instanceof InvalidDataError &&
+          error.exitCode === 5 &&
+          new RegExp(`cannot decompress the ${name} record batch at events/2@77`).test(error.message),
+      )
+    }
   })
 
   it('round-trips the test encoder through kafkajs-compatible record bytes', () => {
