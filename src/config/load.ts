@@ -97,7 +97,7 @@ export function resolveConfig(raw: Record<string, unknown>, context: ResolveCont
     connectionTimeoutMs: durationMs(doc.connectionTimeout, 10_000, at('connectionTimeout')),
     requestTimeoutMs: durationMs(doc.requestTimeout, 30_000, at('requestTimeout')),
   }
-  if (doc.ssl !== undefined) kafka.ssl = doc.ssl as KafkaConnection['ssl']
+  if (doc.ssl !== undefined) kafka.ssl = sslSpec(doc.ssl, fromFile)
   if (doc.sasl !== undefined) {
     const sasl = asObject(doc.sasl, file, 'sasl')
     const mechanism = String(sasl.mechanism ?? '').toLowerCase()
@@ -328,4 +328,15 @@ export function durationMs(value: unknown, fallback: number, where?: { file: str
   }
   const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms']
   return Math.round(Number(match[1]) * factor)
+}
+
+/** `ssl`: `true`, or CA/cert/key as PEM text or as a path, relative to the config file. */
+function sslSpec(raw: unknown, fromFile: (p: string) => string): KafkaConnection['ssl'] {
+  if (typeof raw === 'boolean' || raw === null || typeof raw !== 'object') return raw as KafkaConnection['ssl']
+  const spec = { ...(raw as Record<string, unknown>) }
+  for (const field of ['ca', 'cert', 'key']) {
+    const value = spec[field]
+    if (typeof value === 'string' && !value.includes('-----BEGIN')) spec[field] = fromFile(value)
+  }
+  return spec as KafkaConnection['ssl']
 }

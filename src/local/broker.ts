@@ -25,6 +25,13 @@ export interface BrokerOptions {
   env?: NodeJS.ProcessEnv
   startTimeoutMs?: number
   log?: (line: string) => void
+  /**
+   * Broker properties added to (or replacing) the development defaults, e.g. more listeners with
+   * SASL or TLS; the PLAINTEXT listener on `port` must stay (readiness is checked there).
+   */
+  properties?: Record<string, string>
+  /** More arguments for the storage format, e.g. `--add-scram` users. Used on first start only. */
+  formatArgs?: string[]
 }
 
 export interface BrokerStatus {
@@ -106,7 +113,7 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
   const controllerPort = options.controllerPort ?? (await pickControllerPort(options.port))
   const lib = await ensureKafkaJars(env, options.log)
   await mkdir(p.dataDir, { recursive: true })
-  await writeFile(p.properties, serverProperties(options.port, controllerPort, p.dataDir))
+  await writeFile(p.properties, serverProperties(options.port, controllerPort, p.dataDir, options.properties))
   await writeFile(p.log4j, log4jProperties())
 
   if (!existsSync(join(p.dataDir, 'meta.properties'))) {
@@ -116,7 +123,7 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
       javaArgs(
         lib,
         'kafka.tools.StorageTool',
-        ['format', `--cluster-id=${toKafkaUuid(randomUUID())}`, '-c', p.properties],
+        ['format', `--cluster-id=${toKafkaUuid(randomUUID())}`, '-c', p.properties, ...(options.formatArgs ?? [])],
         '-Xmx256m',
       ),
       { timeout: 120_000, env: { ...env, KAFKA_LOG4J_OPTS: '' } },
@@ -217,8 +224,13 @@ export async function removeBrokerHome(home: string): Promise<void> {
   await rm(home, { recursive: true, force: true })
 }
 
-function serverProperties(port: number, controllerPort: number, dataDir: string): string {
-  return `${[
+function serverProperties(
+  port: number,
+  controllerPort: number,
+  dataDir: string,
+  overrides: Record<string, string> = {},
+): string {
+  const lines = [
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
@@ -245,7 +257,9 @@ function serverProperties(port: number, controllerPort: number, dataDir: string)
     // Compaction visible within seconds, for snapshots topics in tests and demos.
     'log.cleaner.backoff.ms=1000',
     'auto.create.topics.enable=true',
-  ].join('\n')}\n`
+  ]
+  const replaced = lines.filter((line) => !(line.slice(0, line.indexOf('=')) in overrides))
+  return `${[...replaced, ...Object.entries(overrides).map(([key, value]) => `${key}=${value}`)].join('\n')}\n`
 }
 
 function log4jProperties(): string {
