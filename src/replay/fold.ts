@@ -138,7 +138,7 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
               type: event.type,
               reducer: reducer.name,
             },
-            suggestion: 'fix the reducer, then replay again (state up to the previous checkpoint is kept)',
+            suggestion: 'fix the reducer and run again; a state file keeps what was committed before this event',
             cause: error,
           },
         )

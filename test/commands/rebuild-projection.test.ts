@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
@@ -202,6 +203,33 @@ describe('es rebuild-projection with the sample bank service (real binary, real 
     } finally {
       await admin.disconnect()
     }
+  })
+
+  it('a reducer that throws fails the rebuild with exit 5 naming the event, and leaves the table as it was', async () => {
+    const dir = await tempDir('es-rebuild-throw-')
+    const reducer = join(dir, 'throwing-reducer.js')
+    await writeFile(
+      reducer,
+      "export const initialState = (id) => ({ id })\nexport function evolve(state, event) {\n  if (event.type === 'FundsWithdrawn') throw new Error('no withdrawals here')\n  return { ...state, version: event.version }\n}\n",
+    )
+    const config = await writeConfigCopy(bank.configFile, dir, (doc) => {
+      const projection = doc.services.bank.projections?.accounts
+      assert.ok(projection)
+      projection.reducer = reducer
+    })
+    damage()
+    const before = rows()
+    const run = await es(['rebuild-projection', 'accounts', '--yes'], config)
+    assert.equal(run.code, 5, run.stderr)
+    assert.match(
+      run.stderr.trim().split('\n').pop() ?? '',
+      /^error: reducer \S+throwing-reducer\.js threw on FundsWithdrawn at \S+\/\d+@\d+: no withdrawals here/,
+    )
+    assert.deepEqual(rows(), before, 'the live table is untouched')
+    assert.ok(!tables().includes('accounts__es_rebuild'), 'no shadow left behind')
+    // Repaired by a rebuild with the real reducer.
+    assert.equal((await es(['rebuild-projection', 'accounts', '--yes'])).code, 0)
+    assert.deepEqual(rows(), written)
   })
 
   it('refuses read models es does not own (a topic, an HTTP API): exit 3', async () => {
