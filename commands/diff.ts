@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
+import { onErrorFlag } from '../src/cli/flags.js'
 import type { AggregateDrift } from '../src/diff/compare.js'
 import { type DiffReport, diffProjection } from '../src/diff/diff-service.js'
 import { renderDrift } from '../src/render/drift.js'
@@ -36,11 +37,7 @@ Exit 0 when they agree, 1 on drift.`
       },
     })(),
     limit: Flags.integer({ summary: 'Drifted aggregates shown in detail (all are counted).', default: 20, min: 0 }),
-    'on-error': Flags.string({
-      summary: 'An undecodable event: fail (exit 5) or skip (count and list it).',
-      options: ['fail', 'skip'],
-      default: 'fail',
-    }),
+    'on-error': onErrorFlag(),
   }
 
   async run(): Promise<DiffReport> {
@@ -54,7 +51,7 @@ Exit 0 when they agree, 1 on drift.`
       ignore: flags.ignore,
       tolerance: flags.tolerance,
       limit: flags.limit,
-      onError: flags['on-error'] as 'fail' | 'skip',
+      onError: flags['on-error'],
       onProgress: (p) => progress.update(p),
       onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
       runtime: { debug: (line) => this.out.debug(line) },

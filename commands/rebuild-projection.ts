@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
+import { onErrorFlag } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { confirmAction } from '../src/prompts/schema-prompts.js'
 import { type RebuildPlan, type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
@@ -25,11 +26,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
     'handoff-group': Flags.string({
       summary: "Set this consumer group's committed offsets to the rebuild's end offsets (group must be empty).",
     }),
-    'on-error': Flags.string({
-      summary: 'An undecodable event: fail (exit 5, nothing changed) or skip (count and list it).',
-      options: ['fail', 'skip'],
-      default: 'fail',
-    }),
+    'on-error': onErrorFlag(),
   }
 
   async run(): Promise<RebuildResult> {
@@ -62,7 +59,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
         ? () =>
             confirmAction('', `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`, false)
         : undefined,
-      onError: flags['on-error'] as 'fail' | 'skip',
+      onError: flags['on-error'],
       onProgress: (p) => progress.update(p),
       onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
       runtime: { debug: (line) => this.out.debug(line) },

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { topicFlag, untilFlag } from '../src/cli/flags.js'
+import { onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
 import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
 import { describeReach } from '../src/render/summary.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
@@ -32,11 +32,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       dependsOn: ['aggregate'],
     }),
     out: Flags.string({ summary: 'Write the final state to a file: JSON, or NDJSON for .ndjson/.jsonl.' }),
-    'on-error': Flags.string({
-      summary: 'An undecodable record: fail (exit 5) or skip (count and list it).',
-      options: ['fail', 'skip'],
-      default: 'fail',
-    }),
+    'on-error': onErrorFlag(),
     topic: topicFlag,
     workers: Flags.integer({
       summary: 'Threads folding partition groups in parallel (default: one per core for large fresh replays; 1: none).',
@@ -84,7 +80,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       aggregate: flags.aggregate,
       trace,
       out: flags.out,
-      onError: flags['on-error'] as 'fail' | 'skip',
+      onError: flags['on-error'],
       onProgress: (p) => progress.update(p),
       onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
       runtime: { debug: (line) => this.out.debug(line) },

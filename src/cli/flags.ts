@@ -77,3 +77,11 @@ export const timeoutFlag = Flags.custom<number>({
     }
   },
 })
+
+/** What to do with an undecodable event: `fail` (exit 5 at that record) or `skip` (count and list it). */
+export const onErrorFlag = Flags.custom<'fail' | 'skip'>({
+  summary: 'An undecodable event: fail (exit 5 at that record) or skip (count and list it).',
+  options: ['fail', 'skip'],
+  default: 'fail',
+  parse: async (input) => input as 'fail' | 'skip',
+})

@@ -8,11 +8,11 @@
  * because of timing.
  */
 import type { ResolvedConfig } from '../config/types.js'
-import { ConfigError, InvalidDataError, UsageError } from '../errors.js'
+import { InvalidDataError } from '../errors.js'
 import { openReadModel } from '../read-models/open.js'
 import type { FoldProgress } from '../replay/fold.js'
 import type { Reducer } from '../replay/reducer.js'
-import { pickProjection, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
+import { projectionWithReadModel, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { type CompareOptions, type DiffResult, diffStates } from './compare.js'
 
@@ -42,21 +42,7 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
   const runtime = openRuntime(request.config, request.service, request.runtime)
   const { service } = runtime
   try {
-    const projection = pickProjection(service, request.projection, undefined)
-    if (!projection) {
-      const names = Object.keys(service.projections)
-      throw new UsageError(`which projection? ${service.name} has ${names.length ? names.join(', ') : 'none'}`, {
-        code: 'NO_PROJECTION',
-        suggestion: names.length ? `es diff ${names[0]}` : 'define projections (reducer + readModel) in the config',
-      })
-    }
-    if (!projection.readModel) {
-      throw new ConfigError(`projection ${projection.name} of ${service.name} has no readModel to compare with`, {
-        code: 'NO_READ_MODEL',
-        where: { path: `services.${service.name}.projections.${projection.name}.readModel` },
-        suggestion: 'add readModel: {type: sqlite|postgres|http|topic, …} to the projection',
-      })
-    }
+    const projection = projectionWithReadModel(service, request.projection, 'diff')
     const readModel = await openReadModel(projection.readModel, runtime)
     try {
       let states: Array<[string, unknown]> = []

@@ -15,14 +15,14 @@
  */
 import type { ReadModelSpec, ResolvedConfig } from '../config/types.js'
 import { readModelRows } from '../diff/diff-service.js'
-import { ConfigError, NegativeOutcomeError, UsageError } from '../errors.js'
+import { ConfigError, NegativeOutcomeError } from '../errors.js'
 import { describeGroupOffsets, type GroupOffsets, setGroupOffsets } from '../kafka/groups.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import { openPostgresRebuildTarget } from '../read-models/postgres-read-model.js'
 import type { RebuildableReadModel } from '../read-models/read-model.js'
 import { openSqliteRebuildTarget } from '../read-models/sqlite-read-model.js'
 import type { FoldProgress } from '../replay/fold.js'
-import { pickProjection, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
+import { projectionWithReadModel, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
 import { resolveTopics } from '../service/resolve.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { toTableRows } from './table-rows.js'
@@ -77,21 +77,8 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
   const runtime = openRuntime(request.config, request.service, request.runtime)
   const { service } = runtime
   try {
-    const projection = pickProjection(service, request.projection, undefined)
-    if (!projection) {
-      const names = Object.keys(service.projections)
-      throw new UsageError(`which projection? ${service.name} has ${names.length ? names.join(', ') : 'none'}`, {
-        code: 'NO_PROJECTION',
-        suggestion: names.length ? `es rebuild-projection ${names[0]}` : 'define projections in the config',
-      })
-    }
+    const projection = projectionWithReadModel(service, request.projection, 'rebuild-projection')
     const where = `services.${service.name}.projections.${projection.name}.readModel`
-    if (!projection.readModel) {
-      throw new ConfigError(`projection ${projection.name} of ${service.name} has no readModel to rebuild`, {
-        code: 'NO_READ_MODEL',
-        where: { path: where },
-      })
-    }
     const topics = (projection.source ?? ['events']).flatMap((source) =>
       resolveTopics(service, source, undefined, 'events'),
     )

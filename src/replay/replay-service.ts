@@ -2,7 +2,7 @@
  * `es replay` on a configured service: pick the reducer and topics (a projection, or `--reducer`
  * and `--topic`), open the state store, fold, and optionally write the final state.
  */
-import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
+import type { ProjectionSpec, ReadModelSpec, ResolvedConfig, ServiceConfig } from '../config/types.js'
 import { ConfigError, nearMatches, UsageError } from '../errors.js'
 import type { EndSpec } from '../kafka/offset-spec.js'
 import { resolveTopics } from '../service/resolve.js'
@@ -121,4 +121,31 @@ export function pickProjection(service: ServiceConfig, name: string | undefined,
   // Without --projection or --reducer, a service's only projection is the obvious choice.
   if (reducer === undefined && names.length === 1) return service.projections[names[0]]
   return undefined
+}
+
+/**
+ * The projection a command works on, with its read model: the named one, or the service's only
+ * one. `command` names the command in the suggestion (`es diff accounts`).
+ */
+export function projectionWithReadModel(
+  service: ServiceConfig,
+  name: string | undefined,
+  command: string,
+): ProjectionSpec & { readModel: ReadModelSpec } {
+  const projection = pickProjection(service, name, undefined)
+  if (!projection) {
+    const names = Object.keys(service.projections)
+    throw new UsageError(`which projection? ${service.name} has ${names.length ? names.join(', ') : 'none'}`, {
+      code: 'NO_PROJECTION',
+      suggestion: names.length ? `es ${command} ${names[0]}` : 'define projections (reducer + readModel) in the config',
+    })
+  }
+  if (!projection.readModel) {
+    throw new ConfigError(`projection ${projection.name} of ${service.name} has no readModel`, {
+      code: 'NO_READ_MODEL',
+      where: { path: `services.${service.name}.projections.${projection.name}.readModel` },
+      suggestion: 'add readModel: {type: sqlite|postgres|http|topic, …} to the projection',
+    })
+  }
+  return projection as ProjectionSpec & { readModel: ReadModelSpec }
 }

@@ -10,11 +10,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { type RunningBank, repoRoot, startBank, writeConfigCopy } from '../support/bank-service.js'
+import { type RunningBank, startBank, startPostgresProjector, writeConfigCopy } from '../support/bank-service.js'
 import { type EsRun, runEs } from '../support/cli.js'
-import { testBrokers, uniqueTopic } from '../support/kafka.js'
 import { waitFor } from '../support/poll.js'
-import { ServiceProcess } from '../support/service-process.js'
 import { tempDir } from '../support/temp-dir.js'
 
 const cleanEnv = { ES_CONFIG: undefined, ES_BROKERS: undefined }
@@ -204,7 +202,7 @@ describe('es diff with the sample bank service (real binary, real broker, SQLite
     })
     const none = await diff(['accounts'], config)
     assert.equal(none.code, 3, none.stderr)
-    assert.match(none.stderr.trim(), /^error: projection accounts of bank has no readModel to compare with/)
+    assert.match(none.stderr.trim(), /^error: projection accounts of bank has no readModel \(add readModel/)
     assert.equal(none.stderr.trim().split('\n').length, 1, none.stderr)
     const unknown = await diff(['acounts'])
     assert.equal(unknown.code, 3, unknown.stderr)
@@ -214,26 +212,7 @@ describe('es diff with the sample bank service (real binary, real broker, SQLite
   it('compares with a PostgreSQL read model (NUMERIC balances, text timestamps) and finds a changed balance', async () => {
     const url = process.env.ES_TEST_PG_URL
     assert.ok(url, 'ES_TEST_PG_URL is set by test/run.ts')
-    const schema = `diff_${randomBytes(4).toString('hex')}`
-    const projector = await ServiceProcess.start(
-      'projector (postgres)',
-      join(repoRoot, 'dist/examples/bank/projector.js'),
-      [
-        '--brokers',
-        testBrokers(),
-        '--events-topic',
-        bank.topics.events,
-        '--snapshots-topic',
-        uniqueTopic('diff-snapshots-pg'),
-        '--group',
-        uniqueTopic('diff-projector-pg'),
-        '--read-model',
-        url,
-        '--schema',
-        schema,
-      ],
-      { ready: /started:/ },
-    )
+    const { projector, schema, configFile: config } = await startPostgresProjector(bank, url, 'diff')
     const client = new pg.Client({ connectionString: url })
     await client.connect()
     try {
@@ -242,12 +221,6 @@ describe('es diff with the sample bank service (real binary, real broker, SQLite
         async () => (await client.query(`SELECT count(*)::int AS n FROM "${schema}".accounts`)).rows[0].n as number,
         (n) => n === 3,
       )
-      const dir = await tempDir('es-diff-pg-')
-      const config = await writeConfigCopy(bank.configFile, dir, (doc) => {
-        const accountsProjection = doc.services.bank.projections?.accounts
-        assert.ok(accountsProjection)
-        accountsProjection.readModel = { type: 'postgres', url, table: `${schema}.accounts` }
-      })
       const clean = await diff(['accounts', '--json'], config)
       assert.equal(clean.code, 0, clean.stderr)
       assert.equal(parseJson(clean).counts.compared, 3)

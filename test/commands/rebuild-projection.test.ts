@@ -12,11 +12,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { type RunningBank, repoRoot, startBank, writeConfigCopy } from '../support/bank-service.js'
+import { type RunningBank, startBank, startPostgresProjector, writeConfigCopy } from '../support/bank-service.js'
 import { runEs } from '../support/cli.js'
-import { endOffsets, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
+import { endOffsets, testKafka, uniqueTopic } from '../support/kafka.js'
 import { waitFor } from '../support/poll.js'
-import { ServiceProcess } from '../support/service-process.js'
 import { tempDir } from '../support/temp-dir.js'
 
 const cleanEnv = { ES_CONFIG: undefined, ES_BROKERS: undefined }
@@ -247,26 +246,7 @@ describe('es rebuild-projection with the sample bank service (real binary, real 
   it('rebuilds a PostgreSQL read model the same way', async () => {
     const url = process.env.ES_TEST_PG_URL
     assert.ok(url, 'ES_TEST_PG_URL is set by test/run.ts')
-    const schema = `rebuild_${randomBytes(4).toString('hex')}`
-    const projector = await ServiceProcess.start(
-      'projector (postgres)',
-      join(repoRoot, 'dist/examples/bank/projector.js'),
-      [
-        '--brokers',
-        testBrokers(),
-        '--events-topic',
-        bank.topics.events,
-        '--snapshots-topic',
-        uniqueTopic('rebuild-snapshots-pg'),
-        '--group',
-        uniqueTopic('rebuild-projector-pg'),
-        '--read-model',
-        url,
-        '--schema',
-        schema,
-      ],
-      { ready: /started:/ },
-    )
+    const { projector, schema, configFile: config } = await startPostgresProjector(bank, url, 'rebuild')
     const client = new pg.Client({ connectionString: url })
     await client.connect()
     const pgRows = async () =>
@@ -280,12 +260,6 @@ describe('es rebuild-projection with the sample bank service (real binary, real 
       assert.deepEqual(projected, written)
       await client.query(`UPDATE "${schema}".accounts SET balance = 0, updated_at = 'x' WHERE id = $1`, [accounts[0]])
       await client.query(`DELETE FROM "${schema}".accounts WHERE id = $1`, [accounts[2]])
-      const dir = await tempDir('es-rebuild-pg-')
-      const config = await writeConfigCopy(bank.configFile, dir, (doc) => {
-        const projection = doc.services.bank.projections?.accounts
-        assert.ok(projection)
-        projection.readModel = { type: 'postgres', url, table: `${schema}.accounts` }
-      })
       const run = await es(['rebuild-projection', 'accounts', '--yes', '--keep-old', '--json'], config)
       assert.equal(run.code, 0, run.stderr)
       assert.deepEqual(await pgRows(), written)

@@ -75,13 +75,17 @@ rebuildableContract('SQLite file (with a secondary index)', async () => ({
   open: async (rows) => openSqliteRebuildTarget({ file: await sqliteFile(rows), table: 'accounts' }),
 }))
 
-rebuildableContract('PostgreSQL table', async () => {
+/**
+ * PostgreSQL accounts tables, one schema each (NUMERIC balance, BIGINT version, an index on
+ * owner), dropped at cleanup.
+ */
+async function postgresAccounts() {
   const client = new pg.Client({ connectionString: pgUrl() })
   await client.connect()
   const schemas: string[] = []
   return {
-    open: async (rows) => {
-      const schema = `rb_${randomBytes(4).toString('hex')}`
+    async create(prefix: string, rows: AccountRow[]): Promise<string> {
+      const schema = `${prefix}_${randomBytes(4).toString('hex')}`
       schemas.push(schema)
       await client.query(`CREATE SCHEMA ${schema}`)
       await client.query(
@@ -96,12 +100,20 @@ rebuildableContract('PostgreSQL table', async () => {
           r.version,
         ])
       }
-      return openPostgresRebuildTarget({ url: pgUrl(), table: `${schema}.accounts` })
+      return `${schema}.accounts`
     },
-    cleanup: async () => {
+    async cleanup(): Promise<void> {
       for (const schema of schemas) await client.query(`DROP SCHEMA ${schema} CASCADE`)
       await client.end()
     },
+  }
+}
+
+rebuildableContract('PostgreSQL table', async () => {
+  const tables = await postgresAccounts()
+  return {
+    open: async (rows) => openPostgresRebuildTarget({ url: pgUrl(), table: await tables.create('rb', rows) }),
+    cleanup: () => tables.cleanup(),
   }
 })
 
@@ -111,30 +123,11 @@ readModelContract('SQLite file', async () => ({
 }))
 
 readModelContract('PostgreSQL table (NUMERIC balance)', async () => {
-  const schema = `rm_${randomBytes(4).toString('hex')}`
-  const client = new pg.Client({ connectionString: pgUrl() })
-  await client.connect()
+  const tables = await postgresAccounts()
   return {
     listable: true,
-    open: async (rows) => {
-      await client.query(`CREATE SCHEMA ${schema}`)
-      await client.query(
-        `CREATE TABLE ${schema}.accounts (id TEXT PRIMARY KEY, owner TEXT, balance NUMERIC NOT NULL, version BIGINT NOT NULL)`,
-      )
-      for (const r of rows) {
-        await client.query(`INSERT INTO ${schema}.accounts VALUES ($1, $2, $3, $4)`, [
-          r.id,
-          r.owner,
-          r.balance,
-          r.version,
-        ])
-      }
-      return openPostgresReadModel({ url: pgUrl(), table: `${schema}.accounts` })
-    },
-    cleanup: async () => {
-      await client.query(`DROP SCHEMA ${schema} CASCADE`)
-      await client.end()
-    },
+    open: async (rows) => openPostgresReadModel({ url: pgUrl(), table: await tables.create('rm', rows) }),
+    cleanup: () => tables.cleanup(),
   }
 })
 

@@ -18,6 +18,32 @@ import { tempDir } from '../support/temp-dir.js'
 const cleanEnv = { ES_CONFIG: undefined, ES_BROKERS: undefined }
 const STORE_PASSWORD = 'store-secret-1'
 
+/**
+ * A key pair and self-signed certificate made by the JDK's keytool: `<name>.p12` (the keystore,
+ * returned) and `<name>.pem` (the certificate, to trust).
+ */
+function selfSignedCertificate(dir: string, name: string, subject: string[]): string {
+  const keystore = join(dir, `${name}.p12`)
+  const store = ['-alias', name, '-keystore', keystore, '-storepass', STORE_PASSWORD]
+  execFileSync('keytool', [
+    '-genkeypair',
+    ...store,
+    '-keyalg',
+    'RSA',
+    '-keysize',
+    '2048',
+    '-validity',
+    '2',
+    '-storetype',
+    'PKCS12',
+    '-keypass',
+    STORE_PASSWORD,
+    ...subject,
+  ])
+  execFileSync('keytool', ['-exportcert', '-rfc', ...store, '-file', join(dir, `${name}.pem`)])
+  return keystore
+}
+
 describe('es on a broker with SASL and TLS listeners', () => {
   let dir: string
   let home: string
@@ -29,77 +55,14 @@ describe('es on a broker with SASL and TLS listeners', () => {
   before(async () => {
     dir = await tempDir('es-secured-')
     home = join(dir, 'broker')
-    const keystore = join(dir, 'broker.p12')
-    execFileSync('keytool', [
-      '-genkeypair',
-      '-alias',
-      'broker',
-      '-keyalg',
-      'RSA',
-      '-keysize',
-      '2048',
-      '-validity',
-      '2',
+    const keystore = selfSignedCertificate(dir, 'broker', [
       '-dname',
       'CN=127.0.0.1',
       '-ext',
       'SAN=IP:127.0.0.1,DNS:localhost',
-      '-keystore',
-      keystore,
-      '-storetype',
-      'PKCS12',
-      '-storepass',
-      STORE_PASSWORD,
-      '-keypass',
-      STORE_PASSWORD,
-    ])
-    execFileSync('keytool', [
-      '-exportcert',
-      '-rfc',
-      '-alias',
-      'broker',
-      '-keystore',
-      keystore,
-      '-storepass',
-      STORE_PASSWORD,
-      '-file',
-      join(dir, 'ca.pem'),
     ])
     // An unrelated certificate: trusting only it must fail the TLS handshake.
-    const other = join(dir, 'other.p12')
-    execFileSync('keytool', [
-      '-genkeypair',
-      '-alias',
-      'other',
-      '-keyalg',
-      'RSA',
-      '-keysize',
-      '2048',
-      '-validity',
-      '2',
-      '-dname',
-      'CN=other',
-      '-keystore',
-      other,
-      '-storetype',
-      'PKCS12',
-      '-storepass',
-      STORE_PASSWORD,
-      '-keypass',
-      STORE_PASSWORD,
-    ])
-    execFileSync('keytool', [
-      '-exportcert',
-      '-rfc',
-      '-alias',
-      'other',
-      '-keystore',
-      other,
-      '-storepass',
-      STORE_PASSWORD,
-      '-file',
-      join(dir, 'other.pem'),
-    ])
+    selfSignedCertificate(dir, 'other', ['-dname', 'CN=other'])
 
     plain = await freePort()
     sasl = await freePort()
@@ -182,7 +145,7 @@ describe('es on a broker with SASL and TLS listeners', () => {
   }
 
   it('TLS: reads when the CA file (relative to the config) is trusted; an untrusted certificate exits 4 in one line', async () => {
-    const ok = await tail('tls', `brokers: 127.0.0.1:${tls}\nssl: { ca: ./ca.pem }`)
+    const ok = await tail('tls', `brokers: 127.0.0.1:${tls}\nssl: { ca: ./broker.pem }`)
     assert.equal(ok.code, 0, ok.stderr)
     assert.deepEqual(keysOf(ok.stdout), ['k1', 'k2'])
     const untrusted = await tail(

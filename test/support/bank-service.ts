@@ -3,6 +3,7 @@
  * command handler and projector as child processes on topics of their own, and a copy of
  * examples/bank/es.config.yaml that points `es` at those topics and at the test broker.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -140,4 +141,42 @@ export async function startBank(prefix = 'bank'): Promise<RunningBank> {
       return { handler: handlerCode, projector: projectorCode }
     },
   }
+}
+
+/**
+ * A second projector of `bank`'s events into a PostgreSQL schema of its own (`schema.accounts`),
+ * and a copy of the bank's config whose `accounts` projection reads that table.
+ */
+export async function startPostgresProjector(
+  bank: RunningBank,
+  url: string,
+  prefix: string,
+): Promise<{ projector: ServiceProcess; schema: string; configFile: string }> {
+  const schema = `${prefix}_${randomBytes(4).toString('hex')}`
+  const projector = await ServiceProcess.start(
+    'projector (postgres)',
+    join(bankScripts, 'projector.js'),
+    [
+      '--brokers',
+      testBrokers(),
+      '--events-topic',
+      bank.topics.events,
+      '--snapshots-topic',
+      uniqueTopic(`${prefix}-snapshots-pg`),
+      '--group',
+      uniqueTopic(`${prefix}-projector-pg`),
+      '--read-model',
+      url,
+      '--schema',
+      schema,
+    ],
+    { ready: /started:/ },
+  )
+  const dir = await mkdtemp(join(tmpdir(), `es-${prefix}-pg-`))
+  const configFile = await writeConfigCopy(bank.configFile, dir, (config) => {
+    const accounts = config.services.bank.projections?.accounts
+    if (!accounts) throw new Error('the bank config has no accounts projection')
+    accounts.readModel = { type: 'postgres', url, table: `${schema}.accounts` }
+  })
+  return { projector, schema, configFile }
 }
