@@ -12,6 +12,7 @@
  * or Date values (and two date texts by the instant they name); booleans against 0/1 (SQLite has
  * no booleans); objects and arrays against JSON text, recursively; null and absent alike.
  */
+import { toNumber } from '../envelope/locator.js'
 
 export interface CompareOptions {
   /** Fields (or columns) not compared, matched like field names. */
@@ -198,19 +199,9 @@ function isAhead(
 ): boolean {
   const column = columnFor(versionField, mapping, columnsByName)
   if (column === undefined || !(versionField in state)) return false
-  const replayed = toFiniteNumber(state[versionField])
-  const stored = toFiniteNumber(row[column])
+  const replayed = toNumber(state[versionField])
+  const stored = toNumber(row[column])
   return replayed !== undefined && stored !== undefined && stored > replayed
-}
-
-function toFiniteNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
-  if (typeof value === 'bigint') return Number(value)
-  if (typeof value === 'string' && value.trim() !== '') {
-    const number = Number(value)
-    return Number.isFinite(number) ? number : undefined
-  }
-  return undefined
 }
 
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/
@@ -239,7 +230,7 @@ export function sameValue(expected: unknown, actual: unknown, tolerance = 0): bo
 
   if (typeof expected === 'number') {
     if (typeof actual === 'boolean') return expected === (actual ? 1 : 0)
-    const number = toFiniteNumber(actual)
+    const number = toNumber(actual)
     if (number !== undefined) return withinTolerance(expected, number, tolerance)
     const instant = toInstant(actual)
     return instant !== undefined && withinTolerance(expected, instant, tolerance)
@@ -263,7 +254,7 @@ export function sameValue(expected: unknown, actual: unknown, tolerance = 0): bo
       return instant !== undefined && withinTolerance(instant, actual.getTime(), tolerance)
     }
     if (typeof actual === 'number') {
-      const number = toFiniteNumber(expected)
+      const number = toNumber(expected)
       return number !== undefined && withinTolerance(number, actual, tolerance)
     }
     if (typeof actual === 'boolean') return sameValue(actual, expected, tolerance)

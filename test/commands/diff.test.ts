@@ -10,7 +10,13 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { type RunningBank, startBank, startPostgresProjector, writeConfigCopy } from '../support/bank-service.js'
+import {
+  type RunningBank,
+  sendCommand,
+  startBank,
+  startPostgresProjector,
+  writeConfigCopy,
+} from '../support/bank-service.js'
 import { type EsRun, runEs } from '../support/cli.js'
 import { waitFor } from '../support/poll.js'
 import { tempDir } from '../support/temp-dir.js'
@@ -52,22 +58,7 @@ describe('es diff with the sample bank service (real binary, real broker, SQLite
   const diff = (args: string[], config = bank.configFile) =>
     runEs(['diff', ...args, '--config', config], { env: cleanEnv, timeoutMs: 90_000 })
   const send = async (type: string, key: string, data: object) => {
-    const run = await runEs(
-      [
-        'send-command',
-        type,
-        '--key',
-        key,
-        '--data',
-        JSON.stringify(data),
-        '--wait',
-        '--timeout',
-        '30s',
-        '--config',
-        bank.configFile,
-      ],
-      { env: cleanEnv },
-    )
+    const run = await sendCommand(bank, type, key, data)
     assert.equal(run.code, 0, run.stderr)
   }
   const rows = () => {

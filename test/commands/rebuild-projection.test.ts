@@ -12,7 +12,13 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { type RunningBank, startBank, startPostgresProjector, writeConfigCopy } from '../support/bank-service.js'
+import {
+  type RunningBank,
+  sendCommand,
+  startBank,
+  startPostgresProjector,
+  writeConfigCopy,
+} from '../support/bank-service.js'
 import { runEs } from '../support/cli.js'
 import { endOffsets, testKafka, uniqueTopic } from '../support/kafka.js'
 import { waitFor } from '../support/poll.js'
@@ -36,17 +42,7 @@ describe('es rebuild-projection with the sample bank service (real binary, real 
   const es = (args: string[], config = bank.configFile) =>
     runEs([...args, '--config', config], { env: cleanEnv, timeoutMs: 90_000 })
   const send = async (type: string, key: string, data: object) => {
-    const run = await es([
-      'send-command',
-      type,
-      '--key',
-      key,
-      '--data',
-      JSON.stringify(data),
-      '--wait',
-      '--timeout',
-      '30s',
-    ])
+    const run = await sendCommand(bank, type, key, data)
     assert.equal(run.code, 0, run.stderr)
   }
   const dbFile = () => join(bank.dir, 'bank-accounts.db')

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
+import { type EsRun, runEs } from './cli.js'
 import { testBrokers, uniqueTopic } from './kafka.js'
 import { ServiceProcess } from './service-process.js'
 
@@ -179,4 +180,29 @@ export async function startPostgresProjector(
     accounts.readModel = { type: 'postgres', url, table: `${schema}.accounts` }
   })
   return { projector, schema, configFile }
+}
+
+/** `es send-command <type> --key <key> --data <json> --wait` against `bank`; the run as it ended. */
+export function sendCommand(
+  bank: Pick<RunningBank, 'configFile'>,
+  type: string,
+  key: string,
+  data: object,
+): Promise<EsRun> {
+  return runEs(
+    [
+      'send-command',
+      type,
+      '--key',
+      key,
+      '--data',
+      JSON.stringify(data),
+      '--wait',
+      '--timeout',
+      '30s',
+      '--config',
+      bank.configFile,
+    ],
+    { env: { ES_CONFIG: undefined, ES_BROKERS: undefined } },
+  )
 }
