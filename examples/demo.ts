@@ -181,6 +181,10 @@ async function main(): Promise<void> {
     es(['rebuild-projection', 'accounts', '--dry-run'])
     es(['rebuild-projection', 'accounts', '--yes'])
     es(['diff', 'accounts'])
+
+    banner("the projector's consumer group: committed offsets against the log, and a reset's dry run")
+    es(['checkpoints', 'bank-projector'])
+    es(['checkpoints', 'bank-projector', '--reset-to', 'beginning'])
   } finally {
     await Promise.all([stopService(handler.child), stopService(projector.child)])
   }

@@ -38,11 +38,14 @@ async function withAdmin<T>(
   }
 }
 
-/** The group's state, member count and committed offsets on `topics` (null: none committed). */
+/**
+ * The group's state, member count and committed offsets on `topics` (null: none committed), or
+ * on every topic it has committed offsets for.
+ */
 export function describeGroupOffsets(
   connection: KafkaConnection,
   group: string,
-  topics: string[],
+  topics?: string[],
   options: ClientOptions = {},
 ): Promise<GroupOffsets> {
   return withAdmin(
@@ -51,7 +54,7 @@ export function describeGroupOffsets(
     async (admin) => {
       const { groups } = await admin.describeGroups([group])
       const description = groups[0]
-      const fetched = await admin.fetchOffsets({ groupId: group, topics })
+      const fetched = await admin.fetchOffsets(topics ? { groupId: group, topics } : { groupId: group })
       return {
         group,
         state: description?.state ?? 'Dead',

@@ -1,0 +1,144 @@
+/**
+ * `es checkpoints`: a consumer group's committed offsets checked against the log (assess.ts), with
+ * the time of the last event each partition consumed and of the newest one; and a reset of the
+ * committed offsets to any position of the offset grammar, a dry run unless `execute`.
+ */
+import type { KafkaConnection } from '../config/types.js'
+import { NegativeOutcomeError, NotFoundError } from '../errors.js'
+import { describeGroupOffsets, type GroupOffsets, setGroupOffsets } from '../kafka/groups.js'
+import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
+import type { StartSpec } from '../kafka/offset-spec.js'
+import { assessCheckpoints, type CheckpointRow, planReset, type ResetRow, UNSAFE } from './assess.js'
+
+export interface CheckpointsRequest {
+  connection: KafkaConnection
+  reader: Pick<LogReader, 'resolveRanges' | 'read' | 'watermarks'>
+  group: string
+  /** Only these topics; default every topic the group has committed offsets for. */
+  topics?: string[]
+  /** Move the committed offsets here (dry run unless `execute`). */
+  resetTo?: StartSpec
+  execute?: boolean
+}
+
+export interface CheckpointsReport {
+  group: string
+  state: string
+  members: number
+  partitions: Array<CheckpointRow & { committedAt?: string; newestAt?: string }>
+  /** Some committed offset is past the log end or below its start. */
+  unsafe: boolean
+  reset?: { rows: Array<ResetRow & { from?: string; until?: string }>; executed: boolean }
+}
+
+export async function inspectCheckpoints(request: CheckpointsRequest): Promise<CheckpointsReport> {
+  const group = await describeGroupOffsets(request.connection, request.group, request.topics)
+  const topics = request.topics ?? [...new Set(group.committed.map((c) => c.topic))].sort()
+  if (topics.length === 0) {
+    throw new NotFoundError(`consumer group ${request.group} has no committed offsets`, {
+      code: 'GROUP_NOT_FOUND',
+      where: { group: request.group },
+      suggestion: 'name the topics with --topic to see them anyway, or check the group id',
+    })
+  }
+  const logs = (
+    await Promise.all(
+      topics.map(async (topic) => (await request.reader.watermarks(topic)).map((w) => ({ topic, ...w }))),
+    )
+  ).flat()
+  const rows = assessCheckpoints(logs, group.committed)
+  const committedAt = await recordTimes(
+    request.reader,
+    rows
+      .filter((r) => r.committed !== null && r.committed > r.start && r.committed <= r.end)
+      .map((r) => at(r, r.committed! - 1)),
+  )
+  const newestAt = await recordTimes(
+    request.reader,
+    rows.filter((r) => r.end > r.start).map((r) => at(r, r.end - 1)),
+  )
+  const report: CheckpointsReport = {
+    group: request.group,
+    state: group.state,
+    members: group.members,
+    partitions: rows.map((r) => ({
+      ...r,
+      ...timeOf(committedAt, r, r.committed === null ? undefined : r.committed - 1, 'committedAt'),
+      ...timeOf(newestAt, r, r.end - 1, 'newestAt'),
+    })),
+    unsafe: rows.some((r) => UNSAFE.has(r.status)),
+  }
+  if (request.resetTo) report.reset = await reset(request, group, topics)
+  return report
+}
+
+async function reset(
+  request: CheckpointsRequest,
+  group: GroupOffsets,
+  topics: string[],
+): Promise<NonNullable<CheckpointsReport['reset']>> {
+  const ranges = await request.reader.resolveRanges(topics, { from: request.resetTo!, until: { kind: 'end' } })
+  const planned = planReset(
+    group.committed,
+    ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.start })),
+  )
+  // The time span each move covers: the first and last events read again (or skipped).
+  const moved = planned.filter((r) => r.replayed !== null && r.replayed !== 0)
+  const low = (r: ResetRow) => Math.min(r.committed!, r.target)
+  const high = (r: ResetRow) => Math.max(r.committed!, r.target)
+  const firsts = await recordTimes(
+    request.reader,
+    moved.map((r) => at(r, low(r))),
+  )
+  const lasts = await recordTimes(
+    request.reader,
+    moved.map((r) => at(r, high(r) - 1)),
+  )
+  const rows = planned.map((r) => {
+    if (r.replayed === null || r.replayed === 0) return r
+    return { ...r, ...timeOf(firsts, r, low(r), 'from'), ...timeOf(lasts, r, high(r) - 1, 'until') }
+  })
+  if (!request.execute) return { rows, executed: false }
+  if (group.members > 0) {
+    throw new NegativeOutcomeError(
+      `refused: consumer group ${request.group} has ${group.members} active member${group.members === 1 ? '' : 's'} (${group.state}); nothing was changed`,
+      {
+        code: 'GROUP_ACTIVE',
+        where: { group: request.group },
+        suggestion: 'stop its consumers first: Kafka only lets an empty group have its offsets set',
+      },
+    )
+  }
+  await setGroupOffsets(
+    request.connection,
+    request.group,
+    rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target })),
+  )
+  return { rows, executed: true }
+}
+
+function at(row: { topic: string; partition: number }, offset: number): PartitionRange {
+  return { topic: row.topic, partition: row.partition, start: offset, end: offset + 1 }
+}
+
+/** The timestamp of the record at each range's start (none where compaction or a marker left no record). */
+async function recordTimes(reader: Pick<LogReader, 'read'>, ranges: PartitionRange[]): Promise<Map<string, number>> {
+  const times = new Map<string, number>()
+  if (ranges.length === 0) return times
+  for await (const batch of reader.read(ranges)) {
+    for (const record of batch.records)
+      times.set(`${record.topic}/${record.partition}@${record.offset}`, record.timestamp)
+  }
+  return times
+}
+
+function timeOf(
+  times: Map<string, number>,
+  row: { topic: string; partition: number },
+  offset: number | undefined,
+  field: 'committedAt' | 'newestAt' | 'from' | 'until',
+): Record<string, string> {
+  if (offset === undefined) return {}
+  const time = times.get(`${row.topic}/${row.partition}@${offset}`)
+  return time === undefined ? {} : { [field]: new Date(time).toISOString() }
+}
