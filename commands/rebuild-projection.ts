@@ -23,6 +23,10 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
     'dry-run': Flags.boolean({ summary: 'Print the plan; change nothing.' }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
     'keep-old': Flags.boolean({ summary: 'Keep the replaced table (renamed <table>__es_old_<time>).' }),
+    rollback: Flags.boolean({
+      summary: 'Put back the table kept by the last --keep-old rebuild (the current one is kept in turn).',
+      exclusive: ['keep-old', 'handoff-group'],
+    }),
     'handoff-group': Flags.string({
       summary: "Set this consumer group's committed offsets to the rebuild's end offsets (group must be empty).",
     }),
@@ -49,16 +53,24 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
       keepOld: flags['keep-old'],
       dryRun: flags['dry-run'],
       handoffGroup: flags['handoff-group'],
+      rollback: flags.rollback,
       onPlan: (plan) => {
         if (this.jsonEnabled()) return
         const text = describePlan(plan)
         if (flags['dry-run']) this.out.data(text)
         else process.stderr.write(`${text}\n`)
       },
-      confirm: ask
-        ? () =>
-            confirmAction('', `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`, false)
-        : undefined,
+      confirm:
+        ask && flags.rollback
+          ? () => confirmAction('', 'Put the kept table back in place of the live one?', false)
+          : ask
+            ? () =>
+                confirmAction(
+                  '',
+                  `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`,
+                  false,
+                )
+            : undefined,
       onError: flags['on-error'],
       onProgress: (p) => progress.update(p),
       onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
@@ -73,6 +85,12 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
     const { paint } = this.out
     if (!result.rebuilt) {
       this.out.info(dryRun ? 'dry run: nothing was changed' : 'cancelled: nothing was changed')
+      return
+    }
+    if (result.restored) {
+      this.out.info(
+        `${paint.green('rolled back')} ${result.plan.target}: ${result.restored} is live again; the replaced table is kept as ${result.kept}`,
+      )
       return
     }
     const replay = result.replay!
@@ -93,6 +111,14 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
 }
 
 function describePlan(plan: RebuildPlan): string {
+  if (plan.restore) {
+    return [
+      `roll back projection ${plan.projection}`,
+      `  target     ${plan.target}`,
+      `  put back   ${plan.restore} (kept by an earlier rebuild)`,
+      '  current    kept under a new name (roll back again to undo)',
+    ].join('\n')
+  }
   const lines = [
     `rebuild projection ${plan.projection}`,
     `  reducer    ${plan.reducer}`,

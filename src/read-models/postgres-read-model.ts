@@ -6,7 +6,7 @@
 import type pg from 'pg'
 import type { Row } from '../diff/compare.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
-import { keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
+import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
 
 export interface PostgresReadModelSpec {
   url: string
@@ -114,6 +114,60 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
         })
       }
     }
+    const withSchema = (name: string) => (schema === undefined ? name : `${schema}.${name}`)
+    /** Tables kept by earlier swaps, newest first. */
+    const keptNames = async () => {
+      const found = await client.query<{ table_name: string }>(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = COALESCE($1, current_schema()) AND table_name LIKE $2 ORDER BY table_name DESC',
+        [schema ?? null, `${table.replace(/[\\_%]/g, (c) => `\\${c}`)}\\_\\_es\\_old\\_%`],
+      )
+      return found.rows.map((r) => r.table_name)
+    }
+    /** Renames `sourceName` into the live table's place in one transaction; the live one is dropped or kept. */
+    const swapIn = async (sourceName: string, keepOld: boolean): Promise<{ kept?: string }> => {
+      const kept = keepOld
+        ? await keptTableName(table, async (name) => {
+            const found = await client.query(
+              'SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())',
+              [name, schema ?? null],
+            )
+            return (found.rowCount ?? 0) > 0
+          })
+        : undefined
+      try {
+        await client.query('BEGIN')
+        await client.query(`LOCK TABLE ${qualified} IN ACCESS EXCLUSIVE MODE`)
+        // The shadow's indexes (LIKE … INCLUDING ALL: generated names) take the live ones' names,
+        // matched by definition, so that the table looks as before and the next rebuild alike.
+        const live = await indexesOf(table)
+        const built = await indexesOf(sourceName)
+        if (kept === undefined) await client.query(`DROP TABLE ${qualified}`)
+        else {
+          await client.query(`ALTER TABLE ${qualified} RENAME TO ${quote(kept)}`)
+          for (const [i, index] of live.entries()) {
+            await client.query(`ALTER INDEX ${qualify(index.name)} RENAME TO ${quote(`${kept}_${i + 1}`)}`)
+          }
+        }
+        await client.query(`ALTER TABLE ${qualify(sourceName)} RENAME TO ${quote(table)}`)
+        const free = [...live]
+        for (const index of built) {
+          const match = free.findIndex((l) => l.shape === index.shape)
+          if (match < 0) continue
+          await client.query(`ALTER INDEX ${qualify(index.name)} RENAME TO ${quote(free[match].name)}`)
+          free.splice(match, 1)
+        }
+        await client.query('COMMIT')
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw new UnreachableError(`swapping ${sourceName} in for ${label} failed: ${(error as Error).message}`, {
+          code: 'READ_MODEL_SWAP_FAILED',
+          where: { url: where, table: spec.table },
+          suggestion: 'the live table is unchanged',
+        })
+      }
+      if (kept === undefined) return {}
+      return { kept: schema === undefined ? kept : `${schema}.${kept}` }
+    }
     return {
       label,
       columns: names,
@@ -162,48 +216,17 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
         }
       },
       async swapShadow({ keepOld }) {
-        const kept = keepOld
-          ? await keptTableName(table, async (name) => {
-              const found = await client.query(
-                'SELECT 1 FROM information_schema.tables WHERE table_name = $1 AND table_schema = COALESCE($2, current_schema())',
-                [name, schema ?? null],
-              )
-              return (found.rowCount ?? 0) > 0
-            })
-          : undefined
-        try {
-          await client.query('BEGIN')
-          await client.query(`LOCK TABLE ${qualified} IN ACCESS EXCLUSIVE MODE`)
-          // The shadow's indexes (LIKE … INCLUDING ALL: generated names) take the live ones' names,
-          // matched by definition, so that the table looks as before and the next rebuild alike.
-          const live = await indexesOf(table)
-          const built = await indexesOf(shadowName)
-          if (kept === undefined) await client.query(`DROP TABLE ${qualified}`)
-          else {
-            await client.query(`ALTER TABLE ${qualified} RENAME TO ${quote(kept)}`)
-            for (const [i, index] of live.entries()) {
-              await client.query(`ALTER INDEX ${qualify(index.name)} RENAME TO ${quote(`${kept}_${i + 1}`)}`)
-            }
-          }
-          await client.query(`ALTER TABLE ${shadow} RENAME TO ${quote(table)}`)
-          const free = [...live]
-          for (const index of built) {
-            const match = free.findIndex((l) => l.shape === index.shape)
-            if (match < 0) continue
-            await client.query(`ALTER INDEX ${qualify(index.name)} RENAME TO ${quote(free[match].name)}`)
-            free.splice(match, 1)
-          }
-          await client.query('COMMIT')
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {})
-          throw new UnreachableError(`swapping ${shadowName} in for ${label} failed: ${(error as Error).message}`, {
-            code: 'READ_MODEL_SWAP_FAILED',
-            where: { url: where, table: spec.table },
-            suggestion: 'the live table is unchanged',
-          })
-        }
-        if (kept === undefined) return {}
-        return { kept: schema === undefined ? kept : `${schema}.${kept}` }
+        return swapIn(shadowName, keepOld)
+      },
+      async keptTables() {
+        return (await keptNames()).map(withSchema)
+      },
+      async restore(name) {
+        const kept = await keptNames()
+        const bare = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name
+        if (!kept.includes(bare)) throw keptNotFound(name, kept.map(withSchema), label)
+        const result = await swapIn(bare, true)
+        return { kept: result.kept! }
       },
       async dropShadow() {
         await query(`DROP TABLE IF EXISTS ${shadow}`)

@@ -4,7 +4,7 @@
  * topic) and an in-memory one; test/support/read-model-contract.ts runs the same suite on each.
  */
 import type { Row } from '../diff/compare.js'
-import { ConfigError, InvalidDataError } from '../errors.js'
+import { ConfigError, InvalidDataError, NotFoundError } from '../errors.js'
 
 export interface ReadModel {
   /** What and where, for messages: `sqlite /srv/bank-accounts.db table accounts`. */
@@ -36,6 +36,10 @@ export interface RebuildableReadModel extends ReadModel {
   /** Puts the shadow in place of the live table in one transaction; the old one is dropped or kept. */
   swapShadow(options: { keepOld: boolean }): Promise<{ kept?: string }>
   dropShadow(): Promise<void>
+  /** Tables kept by earlier swaps (`--keep-old`), newest first. */
+  keptTables(): Promise<string[]>
+  /** Puts a kept table back in place of the live one (one transaction); the live one is kept in turn. */
+  restore(kept: string): Promise<{ kept: string }>
 }
 
 /**
@@ -51,6 +55,16 @@ export async function keptTableName(
   let name = base
   for (let n = 2; await exists(name); n++) name = `${base}_${n}`
   return name
+}
+
+export function keptNotFound(name: string, kept: string[], label: string): NotFoundError {
+  return new NotFoundError(`no kept table ${name} next to ${label}`, {
+    code: 'KEPT_TABLE_NOT_FOUND',
+    where: { table: name },
+    suggestion: kept.length
+      ? `kept tables: ${kept.join(', ')}`
+      : 'nothing was kept: rebuild with --keep-old to keep the replaced table',
+  })
 }
 
 /** Rows keyed by their key column as text; a row without a key is refused. */
@@ -79,8 +93,8 @@ export class MemoryReadModel implements RebuildableReadModel {
   readonly shadowName = 'shadow'
   private rows: Map<string, Row>
   private shadow?: Map<string, Row>
-  /** Tables kept by `swapShadow({keepOld: true})`. */
-  readonly kept: Array<Map<string, Row>> = []
+  /** Tables kept by `swapShadow({keepOld: true})` and `restore`, by name. */
+  private readonly kept = new Map<string, Map<string, Row>>()
 
   readonly columns: readonly string[]
   readonly key: string
@@ -131,10 +145,29 @@ export class MemoryReadModel implements RebuildableReadModel {
 
   async swapShadow(options: { keepOld: boolean }): Promise<{ kept?: string }> {
     if (!this.shadow) throw new Error('swapShadow before createShadow')
-    if (options.keepOld) this.kept.push(this.rows)
+    const kept = options.keepOld ? this.keep(this.rows) : undefined
     this.rows = this.shadow
     this.shadow = undefined
-    return options.keepOld ? { kept: `kept-${this.kept.length}` } : {}
+    return kept === undefined ? {} : { kept }
+  }
+
+  async keptTables(): Promise<string[]> {
+    return [...this.kept.keys()].reverse()
+  }
+
+  async restore(name: string): Promise<{ kept: string }> {
+    const rows = this.kept.get(name)
+    if (!rows) throw new NotFoundError(`no kept table ${name}`, { code: 'KEPT_TABLE_NOT_FOUND' })
+    this.kept.delete(name)
+    const kept = this.keep(this.rows)
+    this.rows = rows
+    return { kept }
+  }
+
+  private keep(rows: Map<string, Row>): string {
+    const name = `kept-${this.kept.size + 1}-${Date.now()}`
+    this.kept.set(name, rows)
+    return name
   }
 
   async dropShadow(): Promise<void> {

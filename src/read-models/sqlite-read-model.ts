@@ -9,7 +9,7 @@ import { resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
 import type { Row } from '../diff/compare.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
-import { keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
+import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
 
 export interface SqliteReadModelSpec {
   file: string
@@ -79,6 +79,11 @@ async function openSqlite(spec: SqliteReadModelSpec, writable: boolean): Promise
         .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL")
         .all(spec.table) as Array<{ name: string; sql: string }>
     const dropShadow = () => db.exec(`DROP TABLE IF EXISTS ${shadow}`)
+    const keptOf = (names: string[]) =>
+      names
+        .filter((name) => name.startsWith(`${spec.table}__es_old_`))
+        .sort()
+        .reverse()
 
     return {
       label,
@@ -132,26 +137,15 @@ async function openSqlite(spec: SqliteReadModelSpec, writable: boolean): Promise
         })()
       },
       async swapShadow({ keepOld }) {
-        const kept = keepOld ? await keptTableName(spec.table, (name) => tables().includes(name)) : undefined
-        const liveIndexes = indexes()
-        // Legacy renames leave views and triggers that name the table pointing at the name, so
-        // they follow the new table rather than the replaced one.
-        db.pragma('legacy_alter_table = ON')
-        try {
-          db.transaction(() => {
-            if (kept === undefined) db.exec(`DROP TABLE ${table}`)
-            else db.exec(`ALTER TABLE ${table} RENAME TO ${quoteIdentifier(kept)}`)
-            db.exec(`ALTER TABLE ${shadow} RENAME TO ${table}`)
-            // Index names are unique per database: the live table's move to the new one.
-            for (const index of liveIndexes) {
-              db.exec(`DROP INDEX IF EXISTS ${quoteIdentifier(index.name)}`)
-              db.exec(index.sql)
-            }
-          })()
-        } finally {
-          db.pragma('legacy_alter_table = OFF')
-        }
-        return kept === undefined ? {} : { kept }
+        return swapIn(shadow, keepOld)
+      },
+      async keptTables() {
+        return keptOf(tables())
+      },
+      async restore(name) {
+        if (!keptOf(tables()).includes(name)) throw keptNotFound(name, keptOf(tables()), label)
+        const { kept } = await swapIn(quoteIdentifier(name), true)
+        return { kept: kept! }
       },
       async dropShadow() {
         dropShadow()
@@ -159,6 +153,30 @@ async function openSqlite(spec: SqliteReadModelSpec, writable: boolean): Promise
       async close() {
         db.close()
       },
+    }
+
+    /** Renames `source` into the live table's place in one transaction; the live one is dropped or kept. */
+    async function swapIn(source: string, keepOld: boolean): Promise<{ kept?: string }> {
+      const kept = keepOld ? await keptTableName(spec.table, (name) => tables().includes(name)) : undefined
+      const liveIndexes = indexes()
+      // Legacy renames leave views and triggers that name the table pointing at the name, so
+      // they follow the new table rather than the replaced one.
+      db.pragma('legacy_alter_table = ON')
+      try {
+        db.transaction(() => {
+          if (kept === undefined) db.exec(`DROP TABLE ${table}`)
+          else db.exec(`ALTER TABLE ${table} RENAME TO ${quoteIdentifier(kept)}`)
+          db.exec(`ALTER TABLE ${source} RENAME TO ${table}`)
+          // Index names are unique per database: the live table's move to the new one.
+          for (const index of liveIndexes) {
+            db.exec(`DROP INDEX IF EXISTS ${quoteIdentifier(index.name)}`)
+            db.exec(index.sql)
+          }
+        })()
+      } finally {
+        db.pragma('legacy_alter_table = OFF')
+      }
+      return kept === undefined ? {} : { kept }
     }
   } catch (error) {
     db.close()

@@ -15,7 +15,7 @@
  */
 import type { ReadModelSpec, ResolvedConfig } from '../config/types.js'
 import { readModelRows } from '../diff/diff-service.js'
-import { ConfigError, NegativeOutcomeError } from '../errors.js'
+import { ConfigError, NegativeOutcomeError, NotFoundError, UsageError } from '../errors.js'
 import { describeGroupOffsets, type GroupOffsets, setGroupOffsets } from '../kafka/groups.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import { openPostgresRebuildTarget } from '../read-models/postgres-read-model.js'
@@ -34,6 +34,8 @@ export interface RebuildRequest {
   keepOld: boolean
   dryRun: boolean
   handoffGroup?: string
+  /** Put back the table kept by the last `--keep-old` rebuild instead (no replay). */
+  rollback?: boolean
   /** Asked after the plan unless undefined (`--yes`): false cancels. */
   confirm?: (plan: RebuildPlan) => Promise<boolean>
   onPlan?: (plan: RebuildPlan) => void
@@ -59,6 +61,8 @@ export interface RebuildPlan {
   from?: string
   until?: string
   handoff?: GroupOffsets
+  /** With rollback: the kept table put back in place (the current one is kept in turn). */
+  restore?: string
 }
 
 export interface RebuildResult {
@@ -69,6 +73,8 @@ export interface RebuildResult {
   /** State fields without a column (not written). */
   unmapped?: string[]
   kept?: string
+  /** With rollback: the kept table that is live again. */
+  restored?: string
   replay?: ReplayServiceResult
   handoff?: { group: string; offsets: Array<{ topic: string; partition: number; offset: number }> }
 }
@@ -84,6 +90,7 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
     )
     const target = await openRebuildTarget(projection.readModel, where)
     try {
+      if (request.rollback) return await rollback(request, projection.name, projection.reducer, topics, target)
       const ranges = await runtime.reader.resolveRanges(topics, { from: { kind: 'beginning' }, until: { kind: 'end' } })
       const span = await timeSpan(runtime.reader, ranges)
       const plan: RebuildPlan = {
@@ -211,4 +218,42 @@ async function timeSpan(
     }
   }
   return Number.isFinite(first) ? { from: new Date(first).toISOString(), until: new Date(last).toISOString() } : {}
+}
+
+/** Puts the newest kept table back in place of the live one; the live one is kept in turn. */
+async function rollback(
+  request: RebuildRequest,
+  projection: string,
+  reducer: string,
+  topics: string[],
+  target: RebuildableReadModel,
+): Promise<RebuildResult> {
+  if (request.handoffGroup !== undefined) {
+    throw new UsageError('--rollback cannot hand offsets over: the kept table does not say which events it holds', {
+      code: 'USAGE',
+    })
+  }
+  const [newest] = await target.keptTables()
+  if (newest === undefined) {
+    throw new NotFoundError(`nothing to roll back to: no table was kept next to ${target.label}`, {
+      code: 'KEPT_TABLE_NOT_FOUND',
+      suggestion: 'rebuild with --keep-old to keep the replaced table',
+    })
+  }
+  const plan: RebuildPlan = {
+    projection,
+    reducer,
+    topics,
+    target: target.label,
+    shadow: target.shadowName,
+    keepOld: true,
+    events: 0,
+    partitions: [],
+    restore: newest,
+  }
+  request.onPlan?.(plan)
+  if (request.dryRun) return { plan, rebuilt: false }
+  if (request.confirm && !(await request.confirm(plan))) return { plan, rebuilt: false }
+  const { kept } = await target.restore(newest)
+  return { plan, rebuilt: true, kept, restored: newest }
 }

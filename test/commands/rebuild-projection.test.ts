@@ -164,6 +164,28 @@ describe('es rebuild-projection with the sample bank service (real binary, real 
     assert.ok(old.some((r) => r.id === accounts[0] && r.owner === 'Mallory'))
   })
 
+  it('--rollback puts the table kept by --keep-old back (the replaced one is kept in turn); without one, exit 6', async () => {
+    // The previous test kept the damaged table: rolling back brings the damage back, rolling back again undoes that.
+    const dry = await es(['rebuild-projection', 'accounts', '--rollback', '--dry-run'])
+    assert.equal(dry.code, 0, dry.stderr)
+    assert.match(dry.stdout, /^roll back projection accounts\n.*\n\s+put back\s+accounts__es_old_\S+/m)
+    assert.deepEqual(rows(), written, 'a dry run changes nothing')
+    const back = await es(['rebuild-projection', 'accounts', '--rollback', '--yes', '--json'])
+    assert.equal(back.code, 0, back.stderr)
+    assert.ok(
+      rows().some((r) => r.id === 'acc-ghost'),
+      'the kept (damaged) table is live again',
+    )
+    const again = await es(['rebuild-projection', 'accounts', '--rollback', '--yes'])
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(rows(), written)
+    for (const table of tables().filter((t) => t.startsWith('accounts__es_old_')))
+      sql((db) => db.exec(`DROP TABLE "${table}"`))
+    const none = await es(['rebuild-projection', 'accounts', '--rollback', '--yes'])
+    assert.equal(none.code, 6, none.stderr)
+    assert.match(none.stderr, /nothing to roll back to/)
+  })
+
   it('--handoff-group: refused while the group has a member (exit 1, nothing changed); an empty group gets the end offsets', async () => {
     const group = uniqueTopic('rebuild-handoff')
     const consumer = testKafka().consumer({ groupId: group })

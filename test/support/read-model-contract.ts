@@ -132,6 +132,21 @@ export function rebuildableContract(name: string, fixture: () => Promise<Rebuild
       assert.deepEqual(await ids(model), ['acc-9'])
     })
 
+    it('restores the newest kept table and keeps the replaced one, so a rollback can be undone', async () => {
+      const model = await open(contractRows)
+      assert.deepEqual(await model.keptTables(), [])
+      await model.createShadow()
+      await model.writeShadow(rebuilt.map((r) => ({ ...r })))
+      const { kept } = await model.swapShadow({ keepOld: true })
+      assert.deepEqual(await model.keptTables(), [kept])
+      const back = await model.restore(kept!)
+      assert.deepEqual(await ids(model), ['acc-1', 'acc-10', 'acc-2'], 'the old rows are live again')
+      assert.deepEqual(await model.keptTables(), [back.kept], 'the rebuilt table is kept in turn')
+      await model.restore(back.kept)
+      assert.deepEqual(await ids(model), ['acc-1', 'acc-7'])
+      await assert.rejects(model.restore('no-such-table'), (error: { exitCode?: number }) => error.exitCode === 6)
+    })
+
     it('a row the table refuses fails the write; dropping the shadow leaves the live table as it was', async () => {
       const model = await open(contractRows)
       await model.createShadow()
