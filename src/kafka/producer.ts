@@ -6,6 +6,7 @@
 import type { KafkaConnection } from '../config/types.js'
 import { NotFoundError } from '../errors.js'
 import { type ClientOptions, connectTimeout, kafkaClientConfig, toEsError, withDeadline } from './connection.js'
+import { topicNotFound } from './log-reader.js'
 
 export interface OutgoingRecord {
   topic: string
@@ -30,13 +31,27 @@ export async function produceRecord(
   const { Kafka } = (await import('kafkajs')).default
   const kafka = new Kafka(kafkaClientConfig(connection, options))
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+  // Whether the topic exists is asked in parallel with connecting the producer: kafkajs would
+  // retry an unknown topic's metadata for ~10 s before giving up.
+  const admin = kafka.admin()
+  const existing = (async () => {
+    await admin.connect()
+    try {
+      return await admin.listTopics()
+    } finally {
+      await admin.disconnect().catch(() => {})
+    }
+  })()
+  existing.catch(() => {})
   try {
     await withDeadline(
-      producer.connect(),
+      Promise.all([producer.connect(), existing]),
       connection.connectionTimeoutMs,
       () => connectTimeout(connection),
       () => producer.disconnect(),
     )
+    const topics = await existing
+    if (!topics.includes(record.topic)) throw topicNotFound(record.topic, topics)
     const [metadata] = await producer.send({
       topic: record.topic,
       acks: -1,

@@ -470,6 +470,18 @@ describe('es send-command without a config (zero-config)', () => {
         { id: sent.id, type: 'Ping', data: { n: 1, tags: ['a'] } },
       )
       assert.equal(new Date(String(value.timestamp)).toISOString(), value.timestamp)
+
+      // A topic that does not exist: exit 6 naming the near match (checked before producing:
+      // kafkajs alone retries an unknown topic's metadata for ~10 s), and nothing is created.
+      const missing = await runEs(
+        ['send-command', 'Ping', '--topic', `${topic}x`, '--brokers', brokers, '--key', 'k-1', '--data', '{}'],
+        { cwd, env: cleanEnv },
+      )
+      assert.equal(missing.code, 6, missing.stderr)
+      assert.match(
+        missing.stderr.trim(),
+        new RegExp(`^error: topic "${topic}x" does not exist \\(did you mean ${topic}\\?\\)$`),
+      )
     } finally {
       await rm(cwd, { recursive: true, force: true })
     }
