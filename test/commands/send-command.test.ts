@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type RunningBank, repoRoot, startBank, writeConfigCopy } from '../support/bank-service.js'
 import { type EsRun, runEs } from '../support/cli.js'
-import { createTopic, endOffsets, testBrokers, uniqueTopic } from '../support/kafka.js'
+import { createTopic, endOffsets, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { type KcatRecord, kcatConsume } from '../support/kcat.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -482,6 +482,13 @@ describe('es send-command without a config (zero-config)', () => {
         missing.stderr.trim(),
         new RegExp(`^error: topic "${topic}x" does not exist \\(did you mean ${topic}\\?\\)$`),
       )
+      const admin = testKafka().admin()
+      await admin.connect()
+      try {
+        assert.ok(!(await admin.listTopics()).includes(`${topic}x`), 'the topic was not created')
+      } finally {
+        await admin.disconnect()
+      }
     } finally {
       await rm(cwd, { recursive: true, force: true })
     }
