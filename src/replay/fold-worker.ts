@@ -22,7 +22,10 @@ class CheckpointingStore implements StateStore {
   private readonly states = new Map<string, unknown>()
   private readonly dirty = new Set<string>()
 
-  constructor(private readonly trackChanges: boolean) {}
+  constructor(
+    private readonly trackChanges: boolean,
+    private readonly collect: boolean,
+  ) {}
 
   async open(): Promise<OpenedState> {
     return { offsets: new Map(), aggregates: 0 }
@@ -46,7 +49,7 @@ class CheckpointingStore implements StateStore {
     if (this.trackChanges) {
       for (const id of this.dirty) changes.push([id, this.states.get(id) ?? null])
       this.dirty.clear()
-    } else {
+    } else if (this.collect) {
       // Only the final commit happens: everything there is, once (deleted ones never reach main).
       for (const entry of this.states) changes.push(entry)
     }
@@ -66,6 +69,7 @@ async function main(input: FoldWorkerInput): Promise<void> {
   try {
     const reducer = await loadReducer(input.reducer)
     const decode = await runtime.decoder()
+    const store = new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
     const result = await fold({
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
@@ -73,14 +77,20 @@ async function main(input: FoldWorkerInput): Promise<void> {
       decode: (record) => decodeWithSchemaLoading(decode, record),
       reducer,
       reducerLabel: reducer.name,
-      store: new CheckpointingStore(Number.isFinite(input.checkpointEvents)),
+      store,
       onError: input.onError,
       checkpointEvents: input.checkpointEvents,
       // In memory (no intermediate checkpoints) everything is posted once, at the end.
       checkpointMs: Number.isFinite(input.checkpointEvents) ? undefined : Number.POSITIVE_INFINITY,
       onProgress: (p) => post({ kind: 'progress', done: p.done, events: p.events }),
     })
-    post({ kind: 'done', events: result.events, skippedCount: result.skippedCount, skipped: result.skipped })
+    post({
+      kind: 'done',
+      events: result.events,
+      skippedCount: result.skippedCount,
+      skipped: result.skipped,
+      aggregates: store.size,
+    })
   } finally {
     await runtime.close()
   }

@@ -69,6 +69,8 @@ export interface FoldOptions {
 
 export interface FoldResult {
   events: number
+  /** Aggregates folded, when they are not all in the store (a parallel fold that did not collect). */
+  aggregates?: number
   skippedCount: number
   skipped: SkippedRecord[]
   offsets: PartitionOffsets

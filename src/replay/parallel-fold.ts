@@ -35,13 +35,18 @@ export interface FoldWorkerInput {
   onError: 'fail' | 'skip'
   /** Post changed aggregates at least every this many events (Infinity: only at the end). */
   checkpointEvents: number
+  /**
+   * False: nobody reads the states after this in-memory replay (no --out, no diff): the worker
+   * reports how many aggregates it folded instead of copying them all to the main thread.
+   */
+  collect: boolean
 }
 
 /** What a worker posts back. */
 export type FoldWorkerMessage =
   | { kind: 'checkpoint'; changes: Array<[string, unknown]>; offsets: Array<[string, number]> }
   | { kind: 'progress'; done: number; events: number }
-  | { kind: 'done'; events: number; skippedCount: number; skipped: SkippedRecord[] }
+  | { kind: 'done'; events: number; skippedCount: number; skipped: SkippedRecord[]; aggregates: number }
   | {
       kind: 'error'
       exitCode: number
@@ -62,6 +67,8 @@ export interface ParallelFoldOptions {
   store: StateStore
   onError: 'fail' | 'skip'
   checkpointEvents: number
+  /** Copy the folded states into `store` (see FoldWorkerInput.collect). Default true. */
+  collect?: boolean
   onProgress?: (progress: FoldProgress) => void
 }
 
@@ -91,6 +98,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
   const skipped: SkippedRecord[] = []
   let skippedCount = 0
   let events = 0
+  let aggregates = 0
   let lastProgress = 0
   // Checkpoints are applied strictly one after another, in arrival order.
   let applying: Promise<void> = Promise.resolve()
@@ -105,6 +113,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
         ranges,
         onError: options.onError,
         checkpointEvents: options.checkpointEvents,
+        collect: options.collect ?? true,
       }
       // A larger young generation: folding allocates short-lived objects per event, and fewer
       // scavenges cost less than frequent ones that promote still-live states.
@@ -144,6 +153,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
           case 'done':
             finished = true
             events += message.events
+            aggregates += message.aggregates
             skippedCount += message.skippedCount
             skipped.push(...message.skipped)
             progress[index] = { done: progress[index].done, events: message.events }
@@ -177,7 +187,15 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
   await options.store.commit(offsets)
   const done = progress.reduce((s, p) => s + p.done, 0)
   options.onProgress?.({ events, done, total: options.total, elapsedMs: Date.now() - started })
-  return { events, skippedCount, skipped: skipped.slice(0, 1000), offsets, durationMs: Date.now() - started }
+  return {
+    events,
+    skippedCount,
+    skipped: skipped.slice(0, 1000),
+    offsets,
+    durationMs: Date.now() - started,
+    // Collected: the store has them all (deleted ones never reached it); else the workers' count.
+    aggregates: options.collect === false ? aggregates : options.store.size,
+  }
 }
 
 function rebuildError(message: Extract<FoldWorkerMessage, { kind: 'error' }>): EsError {

@@ -91,7 +91,14 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
       // Workers build their own reader from the config: not with an injected (test) reader.
       parallel:
         request.runtime?.reader === undefined && service.envelope.aggregateId === 'key'
-          ? { config: request.config, service: request.service, reducer: reducer.name, workers: request.workers }
+          ? {
+              config: request.config,
+              service: request.service,
+              reducer: reducer.name,
+              workers: request.workers,
+              // Only --out and callers that inspect the store read the states of a memory replay.
+              collect: request.state !== 'memory' || request.out !== undefined || request.inspect !== undefined,
+            }
           : undefined,
     })
     const result: ReplayServiceResult = { ...summary, projection: projection?.name }

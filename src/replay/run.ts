@@ -36,7 +36,15 @@ export interface ReplayRequest {
    * record key, a fresh start, no --aggregate): `workers` forces a count (1: never), otherwise
    * one per core for replays of at least `minRecords` records.
    */
-  parallel?: { config: ResolvedConfig; service?: string; reducer: string; workers?: number; minRecords?: number }
+  parallel?: {
+    config: ResolvedConfig
+    service?: string
+    reducer: string
+    workers?: number
+    minRecords?: number
+    /** Whether the states are read after the replay (else an in-memory parallel replay only counts them). */
+    collect?: boolean
+  }
 }
 
 export interface PartitionReach {
@@ -111,6 +119,7 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
           store,
           onError: request.onError,
           checkpointEvents,
+          collect: request.parallel.collect ?? true,
           onProgress: request.onProgress,
         })
       : await fold({
@@ -144,7 +153,7 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
     resumed,
     workers,
     events: result.events,
-    aggregates: store.size,
+    aggregates: result.aggregates ?? store.size,
     skippedCount: result.skippedCount,
     skipped: result.skipped,
     durationMs: result.durationMs,

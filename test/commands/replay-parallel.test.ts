@@ -105,6 +105,21 @@ describe('es replay --workers (real broker)', () => {
     assert.equal(outputs[1], outputs[0])
   })
 
+  it('without --out, threads only count their aggregates: the same count as the single-threaded fold', async () => {
+    const counts: number[] = []
+    for (const workers of ['1', '3']) {
+      const run = await runEs(['replay', '--config', config, '--from-beginning', '--workers', workers, '--json'], {
+        timeoutMs: 120_000,
+      })
+      assert.equal(run.code, 0, run.stderr)
+      const summary = JSON.parse(run.stdout)
+      assert.equal(summary.workers, Number(workers))
+      counts.push(summary.aggregates)
+    }
+    assert.ok(counts[0] > 600, `aggregates: ${counts[0]}`)
+    assert.equal(counts[1], counts[0])
+  })
+
   it('writes a state file a later single-threaded run resumes from', async () => {
     const state = join(dir, 'state.db')
     const first = await runEs(
