@@ -7,7 +7,7 @@
  *   - tail:     `kcat -C -o beginning -c 1`               vs  `es tail --from beginning --limit 1`
  *   - send:     `kcat -P` (one message)                   vs  `es send-command DepositFunds`
  *   - start-up: `node -e 0`                               vs  `es --version`
- * and measures the peak RSS of a file-backed replay. Prints medians and ratios; writes
+ * and measures the peak RSS of three file-backed replays (the highest is reported). Prints medians and ratios; writes
  * bench-results.json. Not part of the tests: nothing here asserts on timings.
  *
  *   node dist/test/bench/run.js [--events 1000000] [--aggregates 100000] [--rounds 5]
@@ -187,27 +187,32 @@ async function main(): Promise<void> {
       samples.esVersion.push(check('es --version', await timed(process.execPath, [esBin, '--version'])))
     }
 
-    const stateFile = join(home, 'replay-state.db')
-    const rss = await timed(
-      '/usr/bin/time',
-      [
-        '-f',
-        '%M',
-        '-o',
-        join(home, 'rss.txt'),
-        process.execPath,
-        esBin,
-        'replay',
-        '--from-beginning',
-        '--projection',
-        'accounts',
-        '--state',
-        stateFile,
-      ],
-      esEnv,
-    )
-    check('file-backed replay', rss)
-    const peakRssMb = Number((await readFile(join(home, 'rss.txt'), 'utf8')).trim().split('\n').pop()) / 1024
+    // Peak RSS varies with GC timing: three fresh file-backed replays, the highest peak reported.
+    const rssSamplesMb: number[] = []
+    for (let run = 1; run <= 3; run++) {
+      const stateFile = join(home, `replay-state-${run}.db`)
+      const rss = await timed(
+        '/usr/bin/time',
+        [
+          '-f',
+          '%M',
+          '-o',
+          join(home, 'rss.txt'),
+          process.execPath,
+          esBin,
+          'replay',
+          '--from-beginning',
+          '--projection',
+          'accounts',
+          '--state',
+          stateFile,
+        ],
+        esEnv,
+      )
+      check('file-backed replay', rss)
+      rssSamplesMb.push(Number((await readFile(join(home, 'rss.txt'), 'utf8')).trim().split('\n').pop()) / 1024)
+    }
+    const peakRssMb = Math.max(...rssSamplesMb)
 
     const m = Object.fromEntries(Object.entries(samples).map(([name, values]) => [name, median(values)]))
     const rows: Array<[string, string, string, string, string]> = [
@@ -239,9 +244,15 @@ async function main(): Promise<void> {
         `${(m.esVersion / m.nodeStart).toFixed(2)}× node's`,
         '≤ 3×',
       ],
-      ['file-backed replay peak RSS', '', `${peakRssMb.toFixed(0)} MB`, '', '≤ 300 MB'],
+      [
+        'file-backed replay peak RSS (max of 3)',
+        '',
+        `${peakRssMb.toFixed(0)} MB (${rssSamplesMb.map((v) => v.toFixed(0)).join(', ')})`,
+        '',
+        '≤ 300 MB',
+      ],
     ]
-    Object.assign(results, { samplesMs: samples, mediansMs: m, peakRssMb })
+    Object.assign(results, { samplesMs: samples, mediansMs: m, peakRssMb, rssSamplesMb })
     const header: [string, string, string, string, string] = [
       'measure',
       'reference (median)',
