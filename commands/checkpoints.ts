@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core'
-import { type CheckpointsReport, inspectCheckpoints } from '../src/checkpoints/checkpoints-service.js'
+import { type CheckpointsReport, checkpoints } from '../src/checkpoints/checkpoints-service.js'
 import { EsCommand } from '../src/cli/base-command.js'
 import { fromFlag } from '../src/cli/flags.js'
-import { KafkaLogReader } from '../src/kafka/kafka-log-reader.js'
 import { parseStartSpec } from '../src/kafka/offset-spec.js'
 import { renderGrid } from '../src/render/table.js'
 
@@ -35,23 +34,17 @@ export default class Checkpoints extends EsCommand<CheckpointsReport> {
 
   async run(): Promise<CheckpointsReport> {
     const { args, flags } = await this.parse(Checkpoints)
-    const config = await this.settings()
-    const reader = new KafkaLogReader(config.kafka, { debug: (line) => this.out.debug(line) })
-    try {
-      const report = await inspectCheckpoints({
-        connection: config.kafka,
-        reader,
-        group: args.group,
-        topics: flags.topic,
-        resetTo: flags['reset-to'],
-        execute: flags.execute,
-      })
-      if (report.unsafe && !report.reset?.executed) process.exitCode = 1
-      if (!this.jsonEnabled()) this.display(report)
-      return report
-    } finally {
-      await reader.close()
-    }
+    const report = await checkpoints({
+      config: await this.settings(),
+      group: args.group,
+      topics: flags.topic,
+      resetTo: flags['reset-to'],
+      execute: flags.execute,
+      debug: (line) => this.out.debug(line),
+    })
+    if (report.unsafe && !report.reset?.executed) process.exitCode = 1
+    if (!this.jsonEnabled()) this.display(report)
+    return report
   }
 
   private display(report: CheckpointsReport): void {

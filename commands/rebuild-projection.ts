@@ -36,9 +36,9 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
   async run(): Promise<RebuildResult> {
     const { args, flags } = await this.parse(RebuildProjection)
     const ask = !flags.yes && !flags['dry-run']
-    if (ask && !(process.stdin.isTTY && process.stderr.isTTY)) {
+    if (ask && (this.jsonEnabled() || !(process.stdin.isTTY && process.stderr.isTTY))) {
       throw new UsageError(
-        'rebuild-projection replaces a read model: confirm with --yes (there is no terminal to ask)',
+        'rebuild-projection replaces a read model: confirm with --yes (no prompt without a terminal, or under --json)',
         {
           code: 'CONFIRMATION_NEEDED',
           suggestion: 'run it with --dry-run first to see the plan',

@@ -3,9 +3,10 @@
  * the time of the last event each partition consumed and of the newest one; and a reset of the
  * committed offsets to any position of the offset grammar, a dry run unless `execute`.
  */
-import type { KafkaConnection } from '../config/types.js'
+import type { KafkaConnection, ResolvedConfig } from '../config/types.js'
 import { NegativeOutcomeError, NotFoundError } from '../errors.js'
 import { describeGroupOffsets, type GroupOffsets, setGroupOffsets } from '../kafka/groups.js'
+import { KafkaLogReader } from '../kafka/kafka-log-reader.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { StartSpec } from '../kafka/offset-spec.js'
 import { assessCheckpoints, type CheckpointRow, planReset, type ResetRow, UNSAFE } from './assess.js'
@@ -29,6 +30,21 @@ export interface CheckpointsReport {
   /** Some committed offset is past the log end or below its start. */
   unsafe: boolean
   reset?: { rows: Array<ResetRow & { from?: string; until?: string }>; executed: boolean }
+}
+
+/** `inspectCheckpoints` with a reader of its own for the config's cluster, closed at the end. */
+export async function checkpoints(
+  request: Omit<CheckpointsRequest, 'connection' | 'reader'> & {
+    config: ResolvedConfig
+    debug?: (line: string) => void
+  },
+): Promise<CheckpointsReport> {
+  const reader = new KafkaLogReader(request.config.kafka, { debug: request.debug })
+  try {
+    return await inspectCheckpoints({ ...request, connection: request.config.kafka, reader })
+  } finally {
+    await reader.close()
+  }
 }
 
 export async function inspectCheckpoints(request: CheckpointsRequest): Promise<CheckpointsReport> {

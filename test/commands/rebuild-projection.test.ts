@@ -125,6 +125,9 @@ describe('es rebuild-projection with the sample bank service (real binary, real 
     assert.equal(run.code, 2, run.stderr)
     assert.match(run.stderr.trim(), /^error: rebuild-projection replaces a read model: confirm with --yes/)
     assert.equal(run.stderr.trim().split('\n').length, 1)
+    const json = await es(['rebuild-projection', 'accounts', '--json'])
+    assert.equal(json.code, 2, json.stderr)
+    assert.equal(JSON.parse(json.stdout).error.code, 'CONFIRMATION_NEEDED')
     assert.deepEqual(rows(), written)
   })
 
