@@ -190,7 +190,43 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
     }
     await sleep(200)
   }
+  // The port opens before the broker serves requests (it must first catch up with the controller's
+  // metadata); clients connecting then are dropped. Ready means: a metadata request is answered
+  // with this broker and a controller in it.
+  while (!(await answersMetadata(options.port))) {
+    if (exited !== undefined || Date.now() > deadline) {
+      if (exited === undefined) process.kill(pid, 'SIGKILL')
+      await rm(p.record, { force: true })
+      throw new UnreachableError(`the Kafka broker on port ${options.port} did not become ready: ${await logTail(p.logFile)}`, {
+        code: 'BROKER_START_TIMEOUT',
+        where: { logFile: p.logFile },
+      })
+    }
+    await sleep(200)
+  }
   return { ...(await brokerStatus({ ...options, home })), alreadyRunning: false, startupMs: Date.now() - started }
+}
+
+/** Whether the broker on `port` answers a metadata request naming itself and a controller. */
+async function answersMetadata(port: number): Promise<boolean> {
+  const { Kafka, logLevel } = (await import('kafkajs')).default
+  const admin = new Kafka({
+    clientId: 'es-local',
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 2000,
+    retry: { retries: 0 },
+  }).admin()
+  try {
+    await admin.connect()
+    const cluster = await admin.describeCluster()
+    return cluster.brokers.length > 0 && cluster.controller !== null && cluster.controller >= 0
+  } catch {
+    return false
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
 }
 
 /** Stops the broker cleanly (SIGTERM, then SIGKILL after `timeoutMs`) and waits for the port to be free. */

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { freePort, isListening } from '../../src/local/broker.js'
 import { runEs } from '../support/cli.js'
+import { kcatConsume, kcatProduce } from '../support/kcat.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -31,6 +32,15 @@ describe('es local start|status|stop (real broker, real binary)', () => {
     const start = await runEs(['local', 'start', '--port', String(port)], { env, timeoutMs: 120_000 })
     assert.equal(start.code, 0, start.stderr)
     assert.equal(start.stdout.trim(), `127.0.0.1:${port}`)
+
+    // Ready when start returns: the very first client request is served (librdkafka does not retry
+    // a produce whose connection the broker drops while it is still catching up).
+    await kcatProduce(`127.0.0.1:${port}`, 'first.topic', [['k', '{"first":true}']])
+    const first = await kcatConsume(`127.0.0.1:${port}`, 'first.topic')
+    assert.deepEqual(
+      first.map((r) => r.payload),
+      ['{"first":true}'],
+    )
 
     const { stdout } = await execFileAsync('kcat', ['-b', `127.0.0.1:${port}`, '-L', '-m', '10'])
     assert.match(stdout, new RegExp(`broker 1 at 127\\.0\\.0\\.1:${port}`))
