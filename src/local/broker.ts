@@ -197,10 +197,13 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
     if (exited !== undefined || Date.now() > deadline) {
       if (exited === undefined) process.kill(pid, 'SIGKILL')
       await rm(p.record, { force: true })
-      throw new UnreachableError(`the Kafka broker on port ${options.port} did not become ready: ${await logTail(p.logFile)}`, {
-        code: 'BROKER_START_TIMEOUT',
-        where: { logFile: p.logFile },
-      })
+      throw new UnreachableError(
+        `the Kafka broker on port ${options.port} did not become ready: ${await logTail(p.logFile)}`,
+        {
+          code: 'BROKER_START_TIMEOUT',
+          where: { logFile: p.logFile },
+        },
+      )
     }
     await sleep(200)
   }
