@@ -45,6 +45,9 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
         },
       )
     }
+    const question = flags.rollback
+      ? 'Put the kept table back in place of the live one?'
+      : `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`
     const progress = createProgress(this.out, 'events')
     const result = await rebuildProjection({
       config: await this.settings(),
@@ -58,19 +61,9 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
         if (this.jsonEnabled()) return
         const text = describePlan(plan)
         if (flags['dry-run']) this.out.data(text)
-        else process.stderr.write(`${text}\n`)
+        else this.out.info(text)
       },
-      confirm:
-        ask && flags.rollback
-          ? () => confirmAction('', 'Put the kept table back in place of the live one?', false)
-          : ask
-            ? () =>
-                confirmAction(
-                  '',
-                  `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`,
-                  false,
-                )
-            : undefined,
+      confirm: ask ? () => confirmAction('', question, false) : undefined,
       onError: flags['on-error'],
       onProgress: (p) => progress.update(p),
       onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),

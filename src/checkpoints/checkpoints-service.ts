@@ -4,10 +4,10 @@
  * committed offsets to any position of the offset grammar, a dry run unless `execute`.
  */
 import type { KafkaConnection, ResolvedConfig } from '../config/types.js'
-import { NegativeOutcomeError, NotFoundError } from '../errors.js'
-import { describeGroupOffsets, type GroupOffsets, setGroupOffsets } from '../kafka/groups.js'
+import { NotFoundError } from '../errors.js'
+import { describeGroupOffsets, type GroupOffsets, groupHasMembers, setGroupOffsets } from '../kafka/groups.js'
 import { KafkaLogReader } from '../kafka/kafka-log-reader.js'
-import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
+import { type LogReader, positionKey, recordTimestamps } from '../kafka/log-reader.js'
 import type { StartSpec } from '../kafka/offset-spec.js'
 import { assessCheckpoints, type CheckpointRow, planReset, type ResetRow, UNSAFE } from './assess.js'
 
@@ -63,24 +63,21 @@ export async function inspectCheckpoints(request: CheckpointsRequest): Promise<C
     )
   ).flat()
   const rows = assessCheckpoints(logs, group.committed)
-  const committedAt = await recordTimes(
-    request.reader,
-    rows
+  // The last event consumed (just below the committed offset) and the newest one, per partition.
+  const times = await recordTimestamps(request.reader, [
+    ...rows
       .filter((r) => r.committed !== null && r.committed > r.start && r.committed <= r.end)
-      .map((r) => at(r, r.committed! - 1)),
-  )
-  const newestAt = await recordTimes(
-    request.reader,
-    rows.filter((r) => r.end > r.start).map((r) => at(r, r.end - 1)),
-  )
+      .map((r) => ({ ...r, offset: r.committed! - 1 })),
+    ...rows.filter((r) => r.end > r.start).map((r) => ({ ...r, offset: r.end - 1 })),
+  ])
   const report: CheckpointsReport = {
     group: request.group,
     state: group.state,
     members: group.members,
     partitions: rows.map((r) => ({
       ...r,
-      ...timeOf(committedAt, r, r.committed === null ? undefined : r.committed - 1, 'committedAt'),
-      ...timeOf(newestAt, r, r.end - 1, 'newestAt'),
+      ...timeOf(times, r, r.committed === null ? undefined : r.committed - 1, 'committedAt'),
+      ...timeOf(times, r, r.end - 1, 'newestAt'),
     })),
     unsafe: rows.some((r) => UNSAFE.has(r.status)),
   }
@@ -102,50 +99,22 @@ async function reset(
   const moved = planned.filter((r) => r.replayed !== null && r.replayed !== 0)
   const low = (r: ResetRow) => Math.min(r.committed!, r.target)
   const high = (r: ResetRow) => Math.max(r.committed!, r.target)
-  const firsts = await recordTimes(
-    request.reader,
-    moved.map((r) => at(r, low(r))),
-  )
-  const lasts = await recordTimes(
-    request.reader,
-    moved.map((r) => at(r, high(r) - 1)),
-  )
+  const times = await recordTimestamps(request.reader, [
+    ...moved.map((r) => ({ ...r, offset: low(r) })),
+    ...moved.map((r) => ({ ...r, offset: high(r) - 1 })),
+  ])
   const rows = planned.map((r) => {
     if (r.replayed === null || r.replayed === 0) return r
-    return { ...r, ...timeOf(firsts, r, low(r), 'from'), ...timeOf(lasts, r, high(r) - 1, 'until') }
+    return { ...r, ...timeOf(times, r, low(r), 'from'), ...timeOf(times, r, high(r) - 1, 'until') }
   })
   if (!request.execute) return { rows, executed: false }
-  if (group.members > 0) {
-    throw new NegativeOutcomeError(
-      `refused: consumer group ${request.group} has ${group.members} active member${group.members === 1 ? '' : 's'} (${group.state}); nothing was changed`,
-      {
-        code: 'GROUP_ACTIVE',
-        where: { group: request.group },
-        suggestion: 'stop its consumers first: Kafka only lets an empty group have its offsets set',
-      },
-    )
-  }
+  if (group.members > 0) throw groupHasMembers(group)
   await setGroupOffsets(
     request.connection,
     request.group,
     rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target })),
   )
   return { rows, executed: true }
-}
-
-function at(row: { topic: string; partition: number }, offset: number): PartitionRange {
-  return { topic: row.topic, partition: row.partition, start: offset, end: offset + 1 }
-}
-
-/** The timestamp of the record at each range's start (none where compaction or a marker left no record). */
-async function recordTimes(reader: Pick<LogReader, 'read'>, ranges: PartitionRange[]): Promise<Map<string, number>> {
-  const times = new Map<string, number>()
-  if (ranges.length === 0) return times
-  for await (const batch of reader.read(ranges)) {
-    for (const record of batch.records)
-      times.set(`${record.topic}/${record.partition}@${record.offset}`, record.timestamp)
-  }
-  return times
 }
 
 function timeOf(
@@ -155,6 +124,6 @@ function timeOf(
   field: 'committedAt' | 'newestAt' | 'from' | 'until',
 ): Record<string, string> {
   if (offset === undefined) return {}
-  const time = times.get(`${row.topic}/${row.partition}@${offset}`)
+  const time = times.get(positionKey({ topic: row.topic, partition: row.partition, offset }))
   return time === undefined ? {} : { [field]: new Date(time).toISOString() }
 }

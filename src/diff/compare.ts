@@ -12,6 +12,7 @@
  * or Date values (and two date texts by the instant they name); booleans against 0/1 (SQLite has
  * no booleans); objects and arrays against JSON text, recursively; null and absent alike.
  */
+import { toTimestamp } from '../envelope/envelope-decoder.js'
 import { toNumber } from '../envelope/locator.js'
 
 export interface CompareOptions {
@@ -210,7 +211,8 @@ const DATE_TEXT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/
 function toInstant(value: unknown): number | undefined {
   if (value instanceof Date) return value.getTime()
   if (typeof value === 'string' && DATE_TEXT.test(value)) {
-    const ms = Date.parse(value.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'))
+    // The envelope's reading of times (its fast path for `…Z` text, Date.parse for the rest).
+    const ms = toTimestamp(value.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'), Number.NaN)
     return Number.isNaN(ms) ? undefined : ms
   }
   return undefined

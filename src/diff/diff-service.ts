@@ -8,11 +8,9 @@
  * because of timing.
  */
 import type { ResolvedConfig } from '../config/types.js'
-import { InvalidDataError } from '../errors.js'
 import { openReadModel } from '../read-models/open.js'
 import type { FoldProgress } from '../replay/fold.js'
-import type { Reducer } from '../replay/reducer.js'
-import { projectionWithReadModel, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
+import { projectionWithReadModel, type ReplayServiceResult, replayReadModelRows } from '../replay/replay-service.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { type CompareOptions, type DiffResult, diffStates } from './compare.js'
 
@@ -45,8 +43,7 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
     const projection = projectionWithReadModel(service, request.projection, 'diff')
     const readModel = await openReadModel(projection.readModel, runtime)
     try {
-      let states: Array<[string, unknown]> = []
-      const replay = await replayService({
+      const { replay, rows: states } = await replayReadModelRows({
         config: request.config,
         service: request.service,
         projection: projection.name,
@@ -57,9 +54,6 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
         onWarning: request.onWarning,
         runtime: request.runtime,
         workers: request.workers,
-        inspect: (store, reducer) => {
-          states = [...readModelRows(store.entries(), reducer)]
-        },
       })
       const listed = await readModel.list()
       const rows = listed ?? (await readModel.get(states.map(([id]) => id)))
@@ -76,29 +70,5 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
     }
   } finally {
     await runtime.close()
-  }
-}
-
-/** States as read-model rows: through the reducer's `toReadModel` when it has one (null: no row). */
-export function* readModelRows(
-  entries: Iterable<[string, unknown]>,
-  reducer: Pick<Reducer, 'toReadModel' | 'name'>,
-): Generator<[string, unknown]> {
-  const toRow = reducer.toReadModel
-  for (const [id, state] of entries) {
-    if (!toRow) {
-      yield [id, state]
-      continue
-    }
-    let row: unknown
-    try {
-      row = toRow(state, id)
-    } catch (error) {
-      throw new InvalidDataError(`toReadModel of reducer ${reducer.name} threw on ${id}: ${(error as Error).message}`, {
-        code: 'REDUCER_FAILED',
-        where: { aggregateId: id, reducer: reducer.name },
-      })
-    }
-    if (row !== null && row !== undefined) yield [id, row]
   }
 }

@@ -2,14 +2,12 @@
  * Record-batch compression, all four codecs Kafka has (the attributes' low 3 bits): gzip (Node's
  * zlib), snappy (snappyjs; raw blocks, or the xerial framing the Java client writes), lz4 (lz4js;
  * the LZ4 frame format of message format v2) and zstd (fzstd). Pure JavaScript apart from zlib:
- * nothing to compile, and each library is loaded on the first batch that needs it.
+ * nothing to compile, and each library (zlib too) is loaded on the first batch that needs it.
  */
 import { createRequire } from 'node:module'
 import { promisify } from 'node:util'
-import { gunzip } from 'node:zlib'
 
 const require = createRequire(import.meta.url)
-const gunzipAsync = promisify(gunzip)
 
 export const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
 
@@ -17,6 +15,7 @@ export const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00])
 const XERIAL_HEADER_BYTES = 16
 
+let gunzip: ((data: Buffer) => Promise<Buffer>) | undefined
 let snappy: { uncompress(data: Uint8Array): Uint8Array } | undefined
 let lz4: { decompress(data: Uint8Array): Uint8Array | number[] } | undefined
 let zstd: { decompress(data: Uint8Array): Uint8Array } | undefined
@@ -24,7 +23,8 @@ let zstd: { decompress(data: Uint8Array): Uint8Array } | undefined
 export async function decompressRecords(codec: number, data: Buffer): Promise<Buffer> {
   switch (codec) {
     case 1:
-      return gunzipAsync(data)
+      gunzip ??= promisify((require('node:zlib') as typeof import('node:zlib')).gunzip)
+      return gunzip(data)
     case 2:
       return snappyDecompress(data)
     case 3: {

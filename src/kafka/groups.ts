@@ -3,6 +3,7 @@
  * doing, and setting its committed offsets (only while it has no members, as Kafka requires).
  */
 import type { KafkaConnection } from '../config/types.js'
+import { NegativeOutcomeError } from '../errors.js'
 import { type ClientOptions, connectTimeout, kafkaClientConfig, toEsError, withDeadline } from './connection.js'
 
 export interface GroupOffsets {
@@ -92,5 +93,17 @@ export function setGroupOffsets(
       for (const [topic, partitions] of byTopic) await admin.setOffsets({ groupId: group, topic, partitions })
     },
     options,
+  )
+}
+
+/** The refusal to set a group's offsets while it has members (Kafka's rule); nothing was changed. */
+export function groupHasMembers(group: GroupOffsets): NegativeOutcomeError {
+  return new NegativeOutcomeError(
+    `refused: consumer group ${group.group} has ${group.members} active member${group.members === 1 ? '' : 's'} (${group.state}); nothing was changed`,
+    {
+      code: 'GROUP_ACTIVE',
+      where: { group: group.group },
+      suggestion: 'stop its consumers first: Kafka only lets an empty group have its offsets set',
+    },
   )
 }

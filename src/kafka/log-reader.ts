@@ -178,3 +178,48 @@ export function topicNotFound(topic: string, existing: Iterable<string>): NotFou
     where: { topic },
   })
 }
+
+/** One record's place in the log. */
+export interface RecordPosition {
+  topic: string
+  partition: number
+  offset: number
+}
+
+/** `orders/2@1041`: how `recordTimestamps` keys its answers. */
+export function positionKey(position: RecordPosition): string {
+  return `${position.topic}/${position.partition}@${position.offset}`
+}
+
+/**
+ * When the records at `positions` were written (epoch ms), by `positionKey`; positions without a
+ * record (compaction gaps, transaction markers, past the end) are absent. Reads one record per
+ * position, several positions of one partition in successive reads.
+ */
+export async function recordTimestamps(
+  reader: Pick<LogReader, 'read'>,
+  positions: RecordPosition[],
+): Promise<Map<string, number>> {
+  const times = new Map<string, number>()
+  let pending = [...new Map(positions.map((p) => [positionKey(p), p])).values()]
+  while (pending.length > 0) {
+    const round = new Map<string, RecordPosition>()
+    const later: RecordPosition[] = []
+    for (const position of pending) {
+      const partition = `${position.topic}/${position.partition}`
+      if (round.has(partition)) later.push(position)
+      else round.set(partition, position)
+    }
+    const ranges = [...round.values()].map((p) => ({
+      topic: p.topic,
+      partition: p.partition,
+      start: p.offset,
+      end: p.offset + 1,
+    }))
+    for await (const batch of reader.read(ranges)) {
+      for (const record of batch.records) times.set(positionKey(record), record.timestamp)
+    }
+    pending = later
+  }
+  return times
+}

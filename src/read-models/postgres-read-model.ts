@@ -6,6 +6,7 @@
 import type pg from 'pg'
 import type { Row } from '../diff/compare.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
+import { redact } from '../redact.js'
 import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
 
 export interface PostgresReadModelSpec {
@@ -17,17 +18,6 @@ export interface PostgresReadModelSpec {
   connectionTimeoutMs?: number
 }
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@')
-  }
-}
-
 export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promise<ReadModel> {
   return openPostgres(spec)
 }
@@ -37,7 +27,7 @@ export async function openPostgresRebuildTarget(spec: PostgresReadModelSpec): Pr
 }
 
 async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableReadModel> {
-  const where = redactUrl(spec.url)
+  const where = redact(spec.url)
   const label = `postgres ${where} table ${spec.table}`
   const { Client } = (await import('pg')).default
   const client: pg.Client = new Client({

@@ -14,15 +14,14 @@
  *    projector continues exactly after the last event the rebuilt table holds.
  */
 import type { ReadModelSpec, ResolvedConfig } from '../config/types.js'
-import { readModelRows } from '../diff/diff-service.js'
-import { ConfigError, NegativeOutcomeError, NotFoundError, UsageError } from '../errors.js'
-import { describeGroupOffsets, type GroupOffsets, setGroupOffsets } from '../kafka/groups.js'
-import type { PartitionRange } from '../kafka/log-reader.js'
+import { ConfigError, NotFoundError, UsageError } from '../errors.js'
+import { describeGroupOffsets, type GroupOffsets, groupHasMembers, setGroupOffsets } from '../kafka/groups.js'
+import { type LogReader, type PartitionRange, recordTimestamps } from '../kafka/log-reader.js'
 import { openPostgresRebuildTarget } from '../read-models/postgres-read-model.js'
 import type { RebuildableReadModel } from '../read-models/read-model.js'
 import { openSqliteRebuildTarget } from '../read-models/sqlite-read-model.js'
 import type { FoldProgress } from '../replay/fold.js'
-import { projectionWithReadModel, type ReplayServiceResult, replayService } from '../replay/replay-service.js'
+import { projectionWithReadModel, type ReplayServiceResult, replayReadModelRows } from '../replay/replay-service.js'
 import { resolveTopics } from '../service/resolve.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { toTableRows } from './table-rows.js'
@@ -114,11 +113,10 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
       }
       request.onPlan?.(plan)
       if (request.dryRun) return { plan, rebuilt: false }
-      if (plan.handoff && plan.handoff.members > 0) throw activeGroup(plan.handoff)
+      if (plan.handoff && plan.handoff.members > 0) throw groupHasMembers(plan.handoff)
       if (request.confirm && !(await request.confirm(plan))) return { plan, rebuilt: false }
 
-      let states: Array<[string, unknown]> = []
-      const replay = await replayService({
+      const replayed = await replayReadModelRows({
         config: request.config,
         service: request.service,
         projection: projection.name,
@@ -128,13 +126,11 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
         onProgress: request.onProgress,
         onWarning: request.onWarning,
         runtime: request.runtime,
-        inspect: (store, reducer) => {
-          states = [...readModelRows(store.entries(), reducer)]
-        },
       })
+      const { replay } = replayed
       const mapping = 'columns' in projection.readModel ? projection.readModel.columns : undefined
-      const { rows, unmapped } = toTableRows(states, { columns: target.columns, key: target.key, mapping })
-      states = []
+      const { rows, unmapped } = toTableRows(replayed.rows, { columns: target.columns, key: target.key, mapping })
+      replayed.rows = []
       await target.createShadow()
       try {
         const batch = request.batchRows ?? 5000
@@ -149,7 +145,7 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
         const now = await describeGroupOffsets(request.config.kafka, request.handoffGroup, topics)
         if (now.members > 0) {
           await target.dropShadow().catch(() => {})
-          throw activeGroup(now)
+          throw groupHasMembers(now)
         }
       }
       const { kept } = await target.swapShadow({ keepOld: request.keepOld })
@@ -185,39 +181,22 @@ async function openRebuildTarget(spec: ReadModelSpec, where: string): Promise<Re
   }
 }
 
-function activeGroup(group: GroupOffsets): NegativeOutcomeError {
-  return new NegativeOutcomeError(
-    `refused: consumer group ${group.group} has ${group.members} active member${group.members === 1 ? '' : 's'} (${group.state}); nothing was changed`,
-    {
-      code: 'GROUP_ACTIVE',
-      where: { group: group.group },
-      suggestion: 'stop the projector first: Kafka only lets an empty group have its offsets set',
-    },
-  )
-}
-
 /** The timestamps of the first and last records in `ranges` (one record read at each end). */
 async function timeSpan(
-  reader: { read(ranges: PartitionRange[]): AsyncIterable<{ records: Array<{ timestamp: number }> }> },
+  reader: Pick<LogReader, 'read'>,
   ranges: PartitionRange[],
 ): Promise<{ from?: string; until?: string }> {
   const busy = ranges.filter((r) => r.end !== undefined && r.end > r.start)
-  if (busy.length === 0) return {}
-  let first = Number.POSITIVE_INFINITY
-  let last = Number.NEGATIVE_INFINITY
-  const edges = [
-    busy.map((r) => ({ ...r, end: r.start + 1 })),
-    busy.map((r) => ({ ...r, start: (r.end as number) - 1 })),
+  const times = [
+    ...(
+      await recordTimestamps(reader, [
+        ...busy.map((r) => ({ ...r, offset: r.start })),
+        ...busy.map((r) => ({ ...r, offset: (r.end as number) - 1 })),
+      ])
+    ).values(),
   ]
-  for (const edge of edges) {
-    for await (const batch of reader.read(edge)) {
-      for (const record of batch.records) {
-        first = Math.min(first, record.timestamp)
-        last = Math.max(last, record.timestamp)
-      }
-    }
-  }
-  return Number.isFinite(first) ? { from: new Date(first).toISOString(), until: new Date(last).toISOString() } : {}
+  if (times.length === 0) return {}
+  return { from: new Date(Math.min(...times)).toISOString(), until: new Date(Math.max(...times)).toISOString() }
 }
 
 /** Puts the newest kept table back in place of the live one; the live one is kept in turn. */

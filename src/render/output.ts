@@ -3,6 +3,7 @@
  * Colour is decided once: on only when wanted, `NO_COLOR` is unset and stdout is a terminal.
  */
 import { Chalk, type ChalkInstance } from 'chalk'
+import { redact } from '../redact.js'
 
 export interface OutputOptions {
   color: boolean
@@ -61,11 +62,4 @@ export function createOutput(options: OutputOptions): Output {
     },
     errorLabel: (label) => paint.red(`${label}:`),
   }
-}
-
-/** Hides passwords in URLs and `password`/`secret`-like fields before anything is logged. */
-export function redact(text: string): string {
-  return text
-    .replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@')
-    .replace(/("?(?:password|secret|token|sasl_password)"?\s*[:=]\s*)("[^"]*"|[^\s,}]+)/gi, '$1"***"')
 }

@@ -69,7 +69,7 @@ export interface FoldOptions {
 
 export interface FoldResult {
   events: number
-  /** Aggregates folded, when they are not all in the store (a parallel fold that did not collect). */
+  /** Aggregates folded, counted by a parallel fold's workers (its store may hold none of them). */
   aggregates?: number
   skippedCount: number
   skipped: SkippedRecord[]

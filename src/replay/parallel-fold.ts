@@ -193,8 +193,8 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
     skipped: skipped.slice(0, 1000),
     offsets,
     durationMs: Date.now() - started,
-    // Collected: the store has them all (deleted ones never reached it); else the workers' count.
-    aggregates: options.collect === false ? aggregates : options.store.size,
+    // Parallel folds start from an empty store, so the workers' counts are the whole state.
+    aggregates,
   }
 }
 

@@ -9,7 +9,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { DecodedEvent } from '../envelope/index.js'
-import { ConfigError, nearMatches } from '../errors.js'
+import { ConfigError, InvalidDataError, nearMatches } from '../errors.js'
 
 /**
  * The event a reducer sees (SPEC): the envelope decoder's event — type, ids, version, timestamp,
@@ -173,5 +173,29 @@ async function importTypeScript(file: string, source: string): Promise<Record<st
     return (await import(pathToFileURL(out).href)) as Record<string, unknown>
   } finally {
     await rm(out, { force: true })
+  }
+}
+
+/** States as read-model rows: through the reducer's `toReadModel` when it has one (null: no row). */
+export function* readModelRows(
+  entries: Iterable<[string, unknown]>,
+  reducer: Pick<Reducer, 'toReadModel' | 'name'>,
+): Generator<[string, unknown]> {
+  const toRow = reducer.toReadModel
+  for (const [id, state] of entries) {
+    if (!toRow) {
+      yield [id, state]
+      continue
+    }
+    let row: unknown
+    try {
+      row = toRow(state, id)
+    } catch (error) {
+      throw new InvalidDataError(`toReadModel of reducer ${reducer.name} threw on ${id}: ${(error as Error).message}`, {
+        code: 'REDUCER_FAILED',
+        where: { aggregateId: id, reducer: reducer.name },
+      })
+    }
+    if (row !== null && row !== undefined) yield [id, row]
   }
 }

@@ -11,7 +11,7 @@ import { MemoryStateStore } from '../stores/memory-state-store.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { StateStore } from '../stores/state-store.js'
 import type { FoldProgress } from './fold.js'
-import { loadReducer, type Reducer, type ReducerEvent } from './reducer.js'
+import { loadReducer, type Reducer, type ReducerEvent, readModelRows } from './reducer.js'
 import { type ReplaySummary, runReplay, writeState } from './run.js'
 
 export interface ReplayServiceRequest {
@@ -155,4 +155,21 @@ export function projectionWithReadModel(
     })
   }
   return projection as ProjectionSpec & { readModel: ReadModelSpec }
+}
+
+/**
+ * Replays a projection and gives its aggregates as read-model rows (through the reducer's
+ * `toReadModel`), in id order: what `es diff` compares and `es rebuild-projection` writes.
+ */
+export async function replayReadModelRows(
+  request: Omit<ReplayServiceRequest, 'inspect'>,
+): Promise<{ replay: ReplayServiceResult; rows: Array<[string, unknown]> }> {
+  let rows: Array<[string, unknown]> = []
+  const replay = await replayService({
+    ...request,
+    inspect: (store, reducer) => {
+      rows = [...readModelRows(store.entries(), reducer)]
+    },
+  })
+  return { replay, rows }
 }

@@ -4,13 +4,13 @@
  */
 
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { javaArgs, kafkaLibDir } from '../../src/local/jars.js'
-import { esBin, runEs } from '../support/cli.js'
+import { ndjsonLines, runEs, startEs } from '../support/cli.js'
 import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
 import { type KcatRecord, kcatConsume, kcatProduce } from '../support/kcat.js'
 import { waitFor } from '../support/poll.js'
@@ -33,12 +33,7 @@ interface TailLine {
 
 const brokers = testBrokers()
 
-function ndjson(stdout: string): TailLine[] {
-  return stdout
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as TailLine)
-}
+const ndjson = (stdout: string) => ndjsonLines<TailLine>(stdout)
 
 const at = (r: { partition: number; offset: number }) => `${r.partition}@${r.offset}`
 const byPosition = (a: { partition: number; offset: number }, b: { partition: number; offset: number }) =>
@@ -482,19 +477,8 @@ describe('es tail following the log', () => {
       ['old-1', '{"old":true}'],
       ['old-2', '{"old":true}'],
     ])
-    const child = spawn(process.execPath, [esBin, 'tail', topic, '--brokers', brokers, '--format', 'ndjson'], {
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    const es = startEs(['tail', topic, '--brokers', brokers, '--format', 'ndjson'])
+    const { child, exited } = es
     try {
       // The end is fixed when the reader has resolved it, which the child does not announce:
       // produce until one shows up (records produced before that are, rightly, not shown).
@@ -505,7 +489,7 @@ describe('es tail following the log', () => {
           const key = `live-${produced.length}`
           produced.push(key)
           await kcatProduce(brokers, topic, [[key, JSON.stringify({ n: produced.length })]])
-          return ndjson(stdout)
+          return ndjson(es.stdout())
         },
         (lines) => lines.length > 0,
         { timeoutMs: 30_000, intervalMs: 500 },
@@ -513,7 +497,7 @@ describe('es tail following the log', () => {
       await kcatProduce(brokers, topic, [['after', '{"after":true}']])
       const lines = await waitFor(
         'the record produced after the first one was seen',
-        () => ndjson(stdout),
+        () => ndjson(es.stdout()),
         (ls) => ls.some((l) => l.key === 'after'),
         { timeoutMs: 10_000, intervalMs: 50 },
       )
@@ -522,9 +506,9 @@ describe('es tail following the log', () => {
       }
       assert.deepEqual(lines.find((l) => l.key === 'after')!.value, { after: true })
       child.kill('SIGINT')
-      assert.equal(await exited, 0, stderr)
+      assert.equal(await exited, 0, es.stderr())
       assert.ok(
-        ndjson(stdout).every((l) => !String(l.key).startsWith('old-')),
+        ndjson(es.stdout()).every((l) => !String(l.key).startsWith('old-')),
         'records before the start are not shown',
       )
     } finally {

@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { freePort, startBroker, stopBroker } from '../../src/local/broker.js'
-import { runEs } from '../support/cli.js'
+import { ndjsonLines, runEs } from '../support/cli.js'
 import { kcatProduce } from '../support/kcat.js'
 import { tempDir } from '../support/temp-dir.js'
 
@@ -115,12 +115,7 @@ describe('es on a broker with SASL and TLS listeners', () => {
     })
   }
 
-  const keysOf = (stdout: string) =>
-    stdout
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line).key)
+  const keysOf = (stdout: string) => ndjsonLines<{ key: string }>(stdout).map((line) => line.key)
 
   for (const [mechanism, user, password] of [
     ['plain', 'alice', 'alice-secret'],

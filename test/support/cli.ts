@@ -1,7 +1,7 @@
 /**
  * Runs the real `es` binary (bin/run.js) as a child process, the way users and scripts do.
  */
-import { spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -41,4 +41,39 @@ export function runEs(
     })
     child.stdin.end(options.input ?? '')
   })
+}
+
+/** The JSON documents of NDJSON text, one per non-empty line. */
+export function ndjsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T)
+}
+
+export interface RunningEs {
+  child: ChildProcess
+  /** What it has written so far. */
+  stdout(): string
+  stderr(): string
+  /** Its exit code once it exits. */
+  exited: Promise<number | null>
+}
+
+/** Starts the real `es` binary in the background (a follow), collecting what it writes. */
+export function startEs(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningEs {
+  const child = spawn(process.execPath, [esBin, ...args], {
+    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk
+  })
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, stdout: () => stdout, stderr: () => stderr, exited }
 }
