@@ -13,34 +13,25 @@ export interface EsRun {
   stderr: string
 }
 
-export function runEs(
+export async function runEs(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {},
 ): Promise<EsRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [esBin, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk
-    })
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`es ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms\n${stderr}`))
-    }, options.timeoutMs ?? 60_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code: code ?? 1, stdout, stderr })
-    })
-    child.stdin.end(options.input ?? '')
+  const es = startEs(args, options)
+  const timeoutMs = options.timeoutMs ?? 60_000
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      es.child.kill('SIGKILL')
+      reject(new Error(`es ${args.join(' ')} did not finish in ${timeoutMs} ms\n${es.stderr()}`))
+    }, timeoutMs)
   })
+  try {
+    const code = await Promise.race([es.exited, timedOut])
+    return { code: code ?? 1, stdout: es.stdout(), stderr: es.stderr() }
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** The JSON documents of NDJSON text, one per non-empty line. */
@@ -60,12 +51,20 @@ export interface RunningEs {
   exited: Promise<number | null>
 }
 
-/** Starts the real `es` binary in the background (a follow), collecting what it writes. */
-export function startEs(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningEs {
+/**
+ * Starts the real `es` binary in the background (a follow), collecting what it writes; stdin
+ * gets `input` and is closed.
+ */
+export function startEs(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): RunningEs {
   const child = spawn(process.execPath, [esBin, ...args], {
+    cwd: options.cwd,
     env: { ...process.env, NO_COLOR: '1', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   })
+  child.stdin.end(options.input ?? '')
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => {
@@ -74,6 +73,7 @@ export function startEs(args: string[], options: { env?: NodeJS.ProcessEnv } = {
   child.stderr.on('data', (chunk) => {
     stderr += chunk
   })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  // 'close': after the exit and after stdout and stderr have delivered everything.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   return { child, stdout: () => stdout, stderr: () => stderr, exited }
 }
