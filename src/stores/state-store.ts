@@ -50,6 +50,11 @@ export interface StateStore {
   has(aggregateId: string): boolean
   set(aggregateId: string, state: unknown): void
   delete(aggregateId: string): void
+  /**
+   * A store that keeps changes in memory until they are committed: true when it is full of them
+   * (the fold commits after the batch, so that memory stays bounded).
+   */
+  needsCommit?(): boolean
   /** Persists every change since the last commit together with `offsets`, atomically. */
   commit(offsets: PartitionOffsets): Promise<void>
   /** Aggregates in id order (streamed by stores that keep their states on file). */
