@@ -3,7 +3,7 @@
  * (an offset spec, a predicate, a duration), never re-parsed inside commands.
  */
 import { Flags } from '@oclif/core'
-import { durationMs } from '../config/load.js'
+import { durationForms, parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
 import {
   type EndSpec,
@@ -67,15 +67,20 @@ export const formatFlag = Flags.custom<RecordFormat>({
   parse: async (input: string) => input as RecordFormat,
 })
 
+/** A flag's duration text → milliseconds; anything else is a usage error naming the flag. */
+export function parseFlagDuration(input: string, flag: string): number {
+  const ms = parseDuration(input)
+  if (ms !== undefined) return ms
+  throw new UsageError(`${flag} "${input}" is not a duration`, {
+    code: 'USAGE',
+    suggestion: `a duration is ${durationForms}`,
+    where: { flag, value: input },
+  })
+}
+
 export const timeoutFlag = Flags.custom<number>({
-  summary: 'How long to wait (500ms, 10s, 2m).',
-  parse: async (input: string) => {
-    try {
-      return durationMs(input, 0)
-    } catch {
-      throw new UsageError(`--timeout "${input}" is not a duration (e.g. 500ms, 10s, 2m)`, { code: 'USAGE' })
-    }
-  },
+  summary: 'How long to wait (500ms, 10s, 1.5m, 1h30m).',
+  parse: async (input: string) => parseFlagDuration(input, '--timeout'),
 })
 
 /** What to do with an undecodable event: `fail` (exit 5 at that record) or `skip` (count and list it). */

@@ -11,6 +11,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, extname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parse as parseYaml } from 'yaml'
+import { durationForms, parseDuration } from '../duration.js'
 import { ConfigError, nearMatches } from '../errors.js'
 import {
   type CodecSpec,
@@ -318,16 +319,19 @@ function asObject(value: unknown, file: string | undefined, path: string): Recor
   })
 }
 
-/** `10s`, `500ms`, `2m` or a number of milliseconds. */
+/** A config duration: text in the duration grammar (src/duration.ts), or a number of milliseconds. */
 export function durationMs(value: unknown, fallback: number, where?: { file: string; path: string }): number {
   if (value === undefined) return fallback
   if (typeof value === 'number') return value
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(String(value).trim())
-  if (!match) {
-    throw new ConfigError(`"${value}" is not a duration (e.g. 500ms, 10s, 2m)`, { code: 'CONFIG_INVALID', where })
+  const ms = parseDuration(String(value))
+  if (ms === undefined) {
+    throw new ConfigError(`"${value}" is not a duration`, {
+      code: 'CONFIG_INVALID',
+      where,
+      suggestion: `a duration is ${durationForms}`,
+    })
   }
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms']
-  return Math.round(Number(match[1]) * factor)
+  return ms
 }
 
 /** `ssl`: `true`, or CA/cert/key as PEM text or as a path, relative to the config file. */

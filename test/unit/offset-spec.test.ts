@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ExitCode, UsageError } from '../../src/errors.js'
-import { formatSpec, parseDuration, parseEndSpec, parseStartSpec } from '../../src/kafka/offset-spec.js'
+import { formatSpec, parseEndSpec, parseStartSpec } from '../../src/kafka/offset-spec.js'
 
 const now = Date.UTC(2024, 4, 1, 12, 0, 0)
 
@@ -76,15 +76,6 @@ describe('offset and time grammar', () => {
         return true
       })
     }
-  })
-
-  it('parses durations and nothing else as durations', () => {
-    assert.equal(parseDuration('500ms'), 500)
-    assert.equal(parseDuration('90s'), 90_000)
-    assert.equal(parseDuration('1d2h'), 26 * 3_600_000)
-    assert.equal(parseDuration('15'), undefined)
-    assert.equal(parseDuration('m'), undefined)
-    assert.equal(parseDuration('1y'), undefined)
   })
 
   it('formats specs back into the grammar', () => {
