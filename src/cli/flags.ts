@@ -36,6 +36,7 @@ export const untilFlag = Flags.custom<EndSpec>({
 })
 
 export const topicFlag = Flags.string({
+  char: 't',
   summary: 'A topic to read instead of the service stream (repeatable; zero-config use).',
   // Repeat the flag for several values: oclif's greedy default would swallow a following argument
   // (`--topic t acc-42` would read topics t and acc-42).
@@ -44,6 +45,7 @@ export const topicFlag = Flags.string({
 })
 
 export const partitionFlag = Flags.integer({
+  char: 'p',
   summary: 'Only this partition (repeatable).',
   multiple: true,
   multipleNonGreedy: true,
@@ -90,3 +92,14 @@ export const onErrorFlag = Flags.custom<'fail' | 'skip'>({
   default: 'fail',
   parse: async (input) => input as 'fail' | 'skip',
 })
+
+/**
+ * The flags of every command that writes: the one confirmation (`--yes`) and the way past a
+ * read-only profile (`--allow-write`, which asks; EsCommand.guardWrite).
+ */
+export const writeFlags = {
+  'allow-write': Flags.boolean({
+    summary: 'Write even under a read-only profile (asks for confirmation on a terminal; --yes in scripts).',
+  }),
+  yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation (scripts).' }),
+}

@@ -76,6 +76,28 @@ export function parseEndSpec(text: string, options: SpecParseOptions = {}): EndS
   throw invalid(flag, text, 'end', endSpecForms)
 }
 
+/**
+ * Refuses a range that ends before it starts, when both ends are of one kind (two offsets, two
+ * times; other pairs resolve per partition and cannot be compared here). An equal pair is an empty
+ * range, which is allowed (`--until` is exclusive).
+ */
+export function checkRange(
+  from: StartSpec | undefined,
+  until: EndSpec | undefined,
+  flags: { from: string; until: string } = { from: '--from', until: '--until' },
+): void {
+  if (!from || !until || from.kind !== until.kind) return
+  const before =
+    (from.kind === 'offset' && until.kind === 'offset' && until.offset < from.offset) ||
+    (from.kind === 'time' && until.kind === 'time' && until.timestamp < from.timestamp)
+  if (!before) return
+  throw new UsageError(`${flags.until} ${formatSpec(until)} is before ${flags.from} ${formatSpec(from)}`, {
+    code: 'EMPTY_RANGE',
+    suggestion: `${flags.until} is where the read stops (exclusive): give a later one, or swap them`,
+    where: { from: formatSpec(from), until: formatSpec(until) },
+  })
+}
+
 /** The spec back as text in the grammar above (times as UTC ISO-8601), for summaries and messages. */
 export function formatSpec(spec: StartSpec | EndSpec): string {
   switch (spec.kind) {
