@@ -42,12 +42,15 @@ export default class Checkpoints extends EsCommand<CheckpointsReport> {
 
   async run(): Promise<CheckpointsReport> {
     const { args, flags } = await this.parse(Checkpoints)
+    const config = await this.settings()
     const applying = flags['reset-to'] !== undefined && !flags['dry-run']
-    const ask = applying && !flags.yes && canPrompt(this.jsonEnabled())
+    // A read-only profile shows the plan (a read) instead of offering to apply it, unless --allow-write.
+    const writable = !config.profile?.readOnly || flags['allow-write']
+    const ask = applying && !flags.yes && writable && canPrompt(this.jsonEnabled())
     if (applying && (flags.yes || ask)) await this.guardWrite(`reset group ${args.group}'s offsets`, flags)
     let shown = false
     const report = await checkpoints({
-      config: await this.settings(),
+      config,
       group: args.group,
       topics: flags.topic,
       resetTo: flags['reset-to'],

@@ -40,13 +40,14 @@ function parserErrors(): ParserErrorClasses {
   return classes
 }
 
-/** Removes oclif's decoration from a message: "Parsing --x", "See more help with --help". */
+/** oclif's message on one line: "Parsing --x" becomes the prefix "--x: ", "See more help" goes. */
 function plain(message: string): string {
-  return message
+  const lines = message
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line && !/^See more help/.test(line) && !/^Parsing --\S+$/.test(line))
-    .join('; ')
+    .filter((line) => line && !/^See more help/.test(line))
+  const flag = /^Parsing (--\S+)$/.exec(lines[0] ?? '')?.[1]
+  return flag ? `${flag}: ${lines.slice(1).join('; ')}` : lines.join('; ')
 }
 
 /** The usage error for anything oclif's parser threw while parsing `command`'s arguments. */
