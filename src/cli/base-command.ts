@@ -135,7 +135,8 @@ export abstract class EsCommand<Result> extends Command {
       // Nobody writes to production by accident: a profile other than the default says so.
       if (profile && profile.chosenBy !== 'default' && !profile.isDefault && !this.showsProfile) {
         const why = profile.chosenBy === 'flag' ? '--profile' : 'ES_PROFILE'
-        this.out.info(`profile ${profile.name} (${why}${profile.readOnly ? ', read-only' : ''})`)
+        // Also under --json: stdout stays the document, and the line is on stderr.
+        process.stderr.write(`profile ${profile.name} (${why}${profile.readOnly ? ', read-only' : ''})\n`)
       }
     }
     return this.resolvedConfig

@@ -190,4 +190,31 @@ services:
       assert.match(run.stderr, entry.stderr, label)
     })
   }
+
+  it('a --where path or --type in no record read is said on stderr, with the fields that were there', async () => {
+    const where = await runEs(['tail', 'events', '-e', '--where', 'data.amount > 1', '--config', config], {
+      cwd: dir,
+      env: { ES_CONFIG: undefined, ES_BROKERS: undefined },
+    })
+    assert.equal(where.code, 0, where.stderr)
+    assert.equal(where.stdout, '')
+    assert.match(
+      where.stderr,
+      /^warning:? .*--where 'data\.amount > 1' matched nothing: no record read has data\.amount; top-level fields seen: .*\bpayload\b/m,
+    )
+    const nested = await runEs(['tail', 'events', '-e', '--where', 'payload.data.amount > 1', '--config', config], {
+      cwd: dir,
+      env: { ES_CONFIG: undefined, ES_BROKERS: undefined },
+    })
+    assert.match(nested.stderr, /no record read has payload\.data\.amount; fields seen under payload: amount, owner/)
+    const untyped = uniqueTopic('bad-inputs-untyped')
+    await createTopic(untyped, 1)
+    await kcatProduce(brokers, untyped, [['k', '{"kind":"Opened","body":{}}']])
+    const type = await runEs(['tail', '-t', untyped, '-e', '--type', 'Opened'], {
+      cwd: dir,
+      env: { ES_CONFIG: undefined },
+    })
+    assert.equal(type.code, 0, type.stderr)
+    assert.match(type.stderr, /--type matched nothing: no record read has a type; fields seen under \$: body, kind/)
+  })
 })
