@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import { runEs } from '../support/cli.js'
 import { createTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { kcatProduce } from '../support/kcat.js'
+import { shopServices } from '../support/shop-service.js'
 
 const brokers = testBrokers()
 
@@ -34,19 +35,7 @@ describe('bad inputs: no exit 70, no stack trace, the right exit code', () => {
     await admin.connect()
     await admin.setOffsets({ groupId: group, topic: events, partitions: [{ partition: 0, offset: '1' }] })
     await admin.disconnect()
-    await writeFile(
-      config,
-      `brokers: ${brokers}
-services:
-  shop:
-    streams: { commands: ${commands}, events: ${events}, snapshots: ${events} }
-    envelope: { payload: $.data }
-    commands:
-      Open: { schema: { type: object, required: [owner], properties: { owner: { type: string } } } }
-    projections:
-      owners: { reducer: latest, readModel: { type: sqlite, file: ./owners.db, table: owners } }
-`,
-    )
+    await writeFile(config, `brokers: ${brokers}\n${shopServices({ commands, events })}`)
     await writeFile(typo, `brokers: ${brokers}\nservice:\n  shop: {}\n`)
   })
 

@@ -13,6 +13,7 @@ import { esBin, startEs } from '../support/cli.js'
 import { createTopic, endOffsets, testBrokers, uniqueTopic } from '../support/kafka.js'
 import { kcatProduce } from '../support/kcat.js'
 import { waitFor } from '../support/poll.js'
+import { createOwnersTable, shopServices } from '../support/shop-service.js'
 import { Terminal } from '../support/terminal.js'
 
 const brokers = testBrokers()
@@ -31,22 +32,8 @@ describe('Ctrl-C', () => {
     await createTopic(events, 1)
     await createTopic(commands, 1)
     await kcatProduce(brokers, events, [['a-1', '{"type":"Opened","id":"e1","data":{"owner":"Ada"}}']])
-    const db = new Database(readModel)
-    db.exec("CREATE TABLE owners (id TEXT PRIMARY KEY, owner TEXT); INSERT INTO owners VALUES ('a-1', 'kept')")
-    db.close()
-    await writeFile(
-      config,
-      `brokers: ${brokers}
-services:
-  shop:
-    streams: { commands: ${commands}, events: ${events}, snapshots: ${events} }
-    envelope: { payload: $.data }
-    commands:
-      Open: { schema: { type: object, required: [owner], properties: { owner: { type: string } } } }
-    projections:
-      owners: { reducer: latest, readModel: { type: sqlite, file: ./owners.db, table: owners } }
-`,
-    )
+    createOwnersTable(dir, [['a-1', 'kept']])
+    await writeFile(config, `brokers: ${brokers}\n${shopServices({ commands, events })}`)
   })
 
   afterEach(async () => {

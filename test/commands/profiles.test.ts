@@ -9,10 +9,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, afterEach, before, describe, it } from 'node:test'
-import Database from 'better-sqlite3'
 import { esBin, ndjsonLines, runEs } from '../support/cli.js'
 import { createTopic, endOffsets, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { kcatConsume, kcatProduce } from '../support/kcat.js'
+import { createOwnersTable, shopServices } from '../support/shop-service.js'
 import { Terminal } from '../support/terminal.js'
 
 const brokers = testBrokers()
@@ -39,32 +39,17 @@ describe('profiles', () => {
     await admin.connect()
     await admin.setOffsets({ groupId: group, topic: topics.prodEvents, partitions: [{ partition: 0, offset: '1' }] })
     await admin.disconnect()
-    const db = new Database(join(dir, 'owners.db'))
-    db.exec('CREATE TABLE owners (id TEXT PRIMARY KEY, owner TEXT)')
-    db.close()
-    await writeFile(
-      config,
-      `defaultProfile: dev
-profiles:
-  dev:
-    brokers: ${brokers}
-  prod:
+    createOwnersTable(dir)
+    const prod = `  prod:
     description: the production cluster
     brokers: [${brokers}]
     readOnly: true
     services:
       shop:
         streams: { events: ${topics.prodEvents} }
-services:
-  shop:
-    streams: { commands: ${topics.commands}, events: ${topics.devEvents}, snapshots: ${topics.devEvents} }
-    envelope: { payload: $.data }
-    commands:
-      Open: { schema: { type: object, required: [owner], properties: { owner: { type: string } } } }
-    projections:
-      owners: { reducer: latest, readModel: { type: sqlite, file: ./owners.db, table: owners } }
-`,
-    )
+`
+    const services = shopServices({ commands: topics.commands, events: topics.devEvents })
+    await writeFile(config, `defaultProfile: dev\nprofiles:\n  dev:\n    brokers: ${brokers}\n${prod}${services}`)
   })
 
   afterEach(async () => {
@@ -146,32 +131,12 @@ services:
   })
 
   it('--allow-write needs --yes without a terminal, and then writes', async () => {
-    const noTerminal = await es([
-      'send-command',
-      'Open',
-      '-d',
-      '{"owner":"Bo"}',
-      '-k',
-      'a-2',
-      '--profile',
-      'prod',
-      '--allow-write',
-    ])
+    const send = ['send-command', 'Open', '-d', '{"owner":"Bo"}', '-k', 'a-2', '--profile', 'prod', '--allow-write']
+    const noTerminal = await es(send)
     assert.equal(noTerminal.code, 2, noTerminal.stderr)
     assert.match(noTerminal.stderr, /writing under the read-only profile prod: confirm with --yes/)
     const before = (await endOffsets(topics.commands))[0]
-    const run = await es([
-      'send-command',
-      'Open',
-      '-d',
-      '{"owner":"Bo"}',
-      '-k',
-      'a-2',
-      '--profile',
-      'prod',
-      '--allow-write',
-      '--yes',
-    ])
+    const run = await es([...send, '--yes'])
     assert.equal(run.code, 0, run.stderr)
     assert.equal((await endOffsets(topics.commands))[0], before + 1)
   })
