@@ -80,9 +80,21 @@ async function readConfigFile(file: string): Promise<ConfigSource> {
     if (extension === '.json') return { document: JSON.parse(text), locate: (path, key) => locateIn(text, path, key) }
     const lines = new LineCounter()
     const parsed = parseDocument(text, { lineCounter: lines, prettyErrors: false })
-    if (parsed.errors.length > 0) throw parsed.errors[0]
+    const [problem] = parsed.errors
+    if (problem) {
+      const line = lines.linePos(problem.pos[0]).line
+      throw new ConfigError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${problem.message.split('\n')[0]}`, {
+        code: 'CONFIG_INVALID',
+        where: { file, ...(line ? { line } : {}) },
+        // The classic: `{ password: ${KAFKA_PASSWORD} }` opens a flow mapping inside a flow mapping.
+        suggestion: /flow/i.test(problem.message)
+          ? `inside { … }, quote values holding \${VAR} or ": " (password: "\${KAFKA_PASSWORD}")`
+          : undefined,
+      })
+    }
     return { document: parsed.toJS() ?? {}, locate: (path, key) => lineOf(parsed.contents, lines, path, key) }
   } catch (error) {
+    if (error instanceof ConfigError) throw error
     throw new ConfigError(`cannot read config ${file}: ${(error as Error).message.split('\n')[0]}`, {
       code: 'CONFIG_INVALID',
       where: { file },

@@ -83,6 +83,19 @@ describe('config schema: unknown keys', () => {
   })
 })
 
+describe('config files that are not YAML', () => {
+  it('name the file and line, and for a variable in a flow mapping, the quoting', async () => {
+    const flow = await loadError(
+      loadYaml(`brokers: a:1\nsasl: { mechanism: plain, username: u, password: ${ref('P')} }\n`, { env: { P: 'x' } }),
+    )
+    assert.equal(flow.exitCode, ExitCode.config)
+    assert.match(flow.message, /es\.config\.yaml:2: not valid YAML: /)
+    assert.match(flow.suggestion ?? '', /quote values holding/)
+    const duplicate = await loadError(loadYaml('brokers: a:1\nbrokers: b:2\n'))
+    assert.match(duplicate.message, /es\.config\.yaml:2: not valid YAML: Map keys must be unique$/)
+  })
+})
+
 describe('config schema: wrong types and values', () => {
   it('a wrong type names the path and the types allowed', async () => {
     const error = await loadError(loadYaml('brokers: 9092\n'))
