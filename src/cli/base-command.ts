@@ -7,7 +7,7 @@ import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig } from '../config/load.js'
 import { readOnlyRefusal } from '../config/profiles.js'
 import type { ResolvedConfig } from '../config/types.js'
-import { CancelledError, EsError, InternalError, InterruptedError } from '../errors.js'
+import { CancelledError, EsError, ExitCode, InternalError, InterruptedError } from '../errors.js'
 import { confirm } from '../prompts/confirm.js'
 import { createOutput, type Output } from '../render/output.js'
 import { usageFromParse } from './parse-errors.js'
@@ -63,6 +63,21 @@ export abstract class EsCommand<Result> extends Command {
 
   /** What the command returns is its `--json` contract. */
   abstract override run(): Promise<Result>
+
+  /**
+   * Commands whose result can be "no" (drift found, a command rejected, an unsafe checkpoint)
+   * declare it here: the command then exits 1, with its result printed as usual (SPEC: exit 1).
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each command declares it for its own result type
+  static answersNo?: (result: any) => boolean
+
+  /** oclif's run, then the exit code of a "no" (see `answersNo`). */
+  override async _run<T>(): Promise<T> {
+    const result = await super._run<T>()
+    const answersNo = (this.constructor as typeof EsCommand).answersNo
+    if (result !== undefined && process.exitCode === undefined && answersNo?.(result)) process.exitCode = ExitCode.no
+    return result
+  }
 
   private globalFlags?: GlobalFlags
   private resolvedConfig?: ResolvedConfig

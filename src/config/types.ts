@@ -196,10 +196,37 @@ export interface ProjectionSpec {
 }
 
 export type ReadModelSpec =
-  | { type: 'sqlite'; file: string; table: string; key?: string; columns?: Record<string, string> }
-  | { type: 'postgres'; url: string; table: string; key?: string; columns?: Record<string, string> }
-  | { type: 'http'; url: string; listUrl?: string; key?: string }
+  | {
+      type: 'sqlite'
+      file: string
+      table: string
+      key?: string
+      columns?: Record<string, string>
+      offsets?: OffsetsTableSpec
+    }
+  | {
+      type: 'postgres'
+      url: string
+      table: string
+      key?: string
+      columns?: Record<string, string>
+      offsets?: OffsetsTableSpec
+    }
+  | { type: 'http'; url: string; listUrl?: string; key?: string; absentStatuses?: number[] }
   | { type: 'topic'; topic: string }
+
+/** Where a projector keeps its offsets in its read model, next to its rows. */
+export interface OffsetsTableSpec {
+  table: string
+  /** Column names; defaults `topic`, `partition`, `next_offset` (the next offset to read). */
+  topic?: string
+  partition?: string
+  offset?: string
+  /** Only rows with these column values (one table for several projections). */
+  where?: Record<string, string | number>
+  /** The projector's consumer group, compared as well. */
+  group?: string
+}
 
 export const defaultEnvelope: EnvelopeSpec = {
   type: '$.type',
