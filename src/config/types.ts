@@ -18,7 +18,22 @@ export interface KafkaConnection {
   /** Connection timeout; an unreachable broker fails within it with exit 4. Default 10 s. */
   connectionTimeoutMs: number
   requestTimeoutMs: number
-  ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean }
+  /**
+   * TLS: `true` (the system's CAs), or CA/cert/key (PEM text or files). By default the broker's
+   * certificate chain and its host name are both verified. `servername` checks (and sends as SNI)
+   * another name than the broker address's; `checkHostname: false` skips the name check but still
+   * verifies the chain; `rejectUnauthorized: false` verifies nothing (warned on every run).
+   */
+  ssl?:
+    | boolean
+    | {
+        ca?: string
+        cert?: string
+        key?: string
+        servername?: string
+        checkHostname?: boolean
+        rejectUnauthorized?: boolean
+      }
   /** Secrets are resolved from environment variables at load time and redacted in `--verbose`. */
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
 }
