@@ -44,6 +44,11 @@ export abstract class EsCommand<Result> extends Command {
       default: false,
       helpGroup: 'GLOBAL',
     }),
+    quiet: Flags.boolean({
+      summary: 'No warnings about risky configuration (the config can say warnings: false).',
+      default: false,
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   /** What the command returns is its `--json` contract. */
@@ -63,14 +68,22 @@ export abstract class EsCommand<Result> extends Command {
     return parsed
   }
 
-  /** The resolved configuration (config file, environment, global flags), loaded once. */
+  /**
+   * The resolved configuration (config file, environment, global flags), loaded once; its warnings
+   * about risky settings go to stderr then (unless --quiet silences them).
+   */
   protected async settings(): Promise<ResolvedConfig> {
-    this.resolvedConfig ??= await loadConfig({
-      configPath: this.globalFlags?.config,
-      brokers: this.globalFlags?.brokers,
-      cwd: process.cwd(),
-      env: process.env,
-    })
+    if (this.resolvedConfig === undefined) {
+      this.resolvedConfig = await loadConfig({
+        configPath: this.globalFlags?.config,
+        brokers: this.globalFlags?.brokers,
+        cwd: process.cwd(),
+        env: process.env,
+      })
+      for (const warning of this.resolvedConfig.warnings ?? []) {
+        if (!(warning.silenceable && this.globalFlags?.quiet)) this.out.warn(warning.message)
+      }
+    }
     return this.resolvedConfig
   }
 

@@ -12,6 +12,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError, nearMatches } from '../errors.js'
+import { interpolate, withoutInterpolatedValues } from './interpolate.js'
 import {
   type CodecSpec,
   type CommandSpec,
@@ -24,6 +25,7 @@ import {
   type ServiceConfig,
   type StreamName,
 } from './types.js'
+import { readConfigWarnings } from './warnings.js'
 
 export interface LoadConfigInput {
   configPath?: string
@@ -40,7 +42,9 @@ export async function loadConfig(input: LoadConfigInput): Promise<ResolvedConfig
     ? resolve(input.cwd, input.configPath)
     : CONFIG_NAMES.map((name) => resolve(input.cwd, name)).find((candidate) => existsSync(candidate))
   const raw = file ? await readConfigFile(file) : {}
-  return resolveConfig(raw, { file, brokers: input.brokers, env: input.env })
+  const config = resolveConfig(raw, { file, brokers: input.brokers, env: input.env })
+  config.warnings = await readConfigWarnings({ file, raw, config, cwd: input.cwd })
+  return config
 }
 
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {
@@ -70,11 +74,22 @@ interface ResolveContext {
   env: NodeJS.ProcessEnv
 }
 
-/** Pure: turns a parsed config document into a ResolvedConfig (exported for unit tests). */
+/**
+ * Pure: turns a parsed config document into a ResolvedConfig (exported for unit tests). An error
+ * about a value that came from `${VAR}` names the variable, never the value.
+ */
 export function resolveConfig(raw: Record<string, unknown>, context: ResolveContext): ResolvedConfig {
+  const { document, interpolated } = interpolate(raw, context.env, context.file)
+  try {
+    return resolveDocument(document as Record<string, unknown>, context)
+  } catch (error) {
+    throw withoutInterpolatedValues(error, interpolated)
+  }
+}
+
+function resolveDocument(doc: Record<string, unknown>, context: ResolveContext): ResolvedConfig {
   const file = context.file
   const at = (path: string) => ({ file: file ?? '(no config file)', path })
-  const doc = interpolate(raw, context.env, file, '') as Record<string, unknown>
   const baseDir = file ? dirname(file) : process.cwd()
   const fromFile = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p))
 
@@ -286,28 +301,6 @@ export function selectService(config: ResolvedConfig, name?: string): ServiceCon
   throw new ConfigError(`the config defines several services (${names.join(', ')}); choose one with --service`, {
     code: 'AMBIGUOUS_SERVICE',
   })
-}
-
-function interpolate(value: unknown, env: NodeJS.ProcessEnv, file: string | undefined, path: string): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
-      const found = env[variable]
-      if (found === undefined) {
-        throw new ConfigError(`environment variable ${variable} is not set (used at ${path || '(root)'})`, {
-          code: 'CONFIG_ENV_MISSING',
-          where: { file, path },
-        })
-      }
-      return found
-    })
-  }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, file, `${path}[${i}]`))
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, file, path ? `${path}.${k}` : k)]),
-    )
-  }
-  return value
 }
 
 function asObject(value: unknown, file: string | undefined, path: string): Record<string, unknown> {

@@ -3,6 +3,7 @@
  * config file (or none), environment variables and global flags into one `ResolvedConfig`; nothing
  * else reads config files or `ES_*` variables.
  */
+import type { ConfigWarning } from './warnings.js'
 
 export interface ResolvedConfig {
   /** Where the config came from (absolute path), or undefined in zero-config use. */
@@ -10,6 +11,8 @@ export interface ResolvedConfig {
   kafka: KafkaConnection
   schemaRegistry?: { url: string; username?: string; password?: string }
   services: Record<string, ServiceConfig>
+  /** Risky settings to warn about on stderr (src/config/warnings.ts); `warnings: false` in the file silences most. */
+  warnings?: ConfigWarning[]
 }
 
 export interface KafkaConnection {
