@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
+import { cacheFlag, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
 import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
 import { describeReach } from '../src/render/summary.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
@@ -25,6 +25,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       summary: 'Reducer module (.js/.ts) or built-in: latest, merge, count, collect.',
     }),
     state: Flags.string({ summary: 'Where state lives: memory, or a SQLite file (resumable).', default: 'memory' }),
+    cache: cacheFlag(),
     until: untilFlag(),
     aggregate: Flags.string({ char: 'a', summary: 'Fold only this aggregate and print its state.' }),
     trace: Flags.boolean({
@@ -75,6 +76,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       reducer: flags.reducer,
       topics: flags.topic,
       state: flags.state,
+      cache: flags.cache,
       fromBeginning: flags['from-beginning'],
       until: flags.until,
       aggregate: flags.aggregate,

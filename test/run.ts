@@ -20,7 +20,10 @@ import { type RunningPostgres, startPostgres } from './support/postgres.js'
 const here = dirname(fileURLToPath(import.meta.url))
 const args = process.argv.slice(2)
 const unitOnly = args.includes('--unit')
-const filters = args.filter((a) => !a.startsWith('--'))
+// A filter may name a file as in the source tree (test/commands/tail.test.ts) or under dist/test.
+const filters = args
+  .filter((a) => !a.startsWith('--'))
+  .map((a) => a.replace(/^(\.\/)?(dist\/)?(test\/)?/, '').replace(/\.(ts|js)$/, ''))
 
 function testFiles(dir: string): string[] {
   const out: string[] = []
@@ -37,6 +40,10 @@ const suites = unitOnly ? ['unit'] : ['unit', 'integration', 'commands']
 const files = suites
   .flatMap((suite) => testFiles(join(here, suite)))
   .filter((file) => filters.length === 0 || filters.some((f) => relative(here, file).includes(f)))
+if (files.length === 0) {
+  process.stderr.write(`no test file matches ${filters.join(', ')}\n`)
+  process.exit(2)
+}
 const needsServers = files.some((file) => !relative(here, file).startsWith('unit'))
 
 let brokerPort: number | undefined

@@ -14,6 +14,7 @@ import {
   startSpecForms,
 } from '../kafka/offset-spec.js'
 import { RECORD_FORMATS, type RecordFormat } from '../render/records.js'
+import { type CacheBound, parseCacheBound } from '../stores/state-cache.js'
 import { type Predicate, parsePredicate } from '../tail/filter.js'
 
 export const portFlag = Flags.integer({
@@ -84,4 +85,12 @@ export const onErrorFlag = Flags.custom<'fail' | 'skip'>({
   options: ['fail', 'skip'],
   default: 'fail',
   parse: async (input) => input as 'fail' | 'skip',
+})
+
+export const cacheFlag = Flags.custom<CacheBound>({
+  summary: 'With --state FILE: states kept in memory, a count (100k) or a size (64MB). Default 100k.',
+  description:
+    'A file-backed state keeps only this many recently used states in memory; the rest live in the file. A size is converted to a count with the average size of the states seen (an estimate of their heap).',
+  helpValue: '<count|size>',
+  parse: async (input: string) => parseCacheBound(input),
 })

@@ -14,6 +14,7 @@
  */
 import { toTimestamp } from '../envelope/envelope-decoder.js'
 import { toNumber } from '../envelope/locator.js'
+import { normalizeName, type Row } from '../read-models/row.js'
 
 export interface CompareOptions {
   /** Fields (or columns) not compared, matched like field names. */
@@ -70,12 +71,6 @@ export interface DiffResult {
   unmapped: string[]
 }
 
-export type Row = Record<string, unknown>
-
-/** `updatedAt`, `updated_at`, `Updated-At` → `updatedat`. */
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[_-]/g, '')
-}
 
 /**
  * Compares replayed states with read-model rows. `rows` holds the whole read model when it could

@@ -3,7 +3,7 @@
  * 404 meaning absent), `listUrl` optionally returns every row (a JSON array of objects, or an
  * object by id) so that rows without a replayed aggregate can be found too.
  */
-import type { Row } from '../diff/compare.js'
+import type { Row } from './row.js'
 import { ConfigError, InvalidDataError, UnreachableError } from '../errors.js'
 import { type ReadModel, rowsByKey } from './read-model.js'
 

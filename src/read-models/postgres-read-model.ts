@@ -4,7 +4,7 @@
  * compares them by what they mean (src/diff/compare.ts).
  */
 import type pg from 'pg'
-import type { Row } from '../diff/compare.js'
+import type { Row } from './row.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
 import { redact } from '../redact.js'
 import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'

@@ -3,7 +3,7 @@
  * implementation per kind of read model (SQLite file, PostgreSQL table, HTTP query API, compacted
  * topic) and an in-memory one; test/support/read-model-contract.ts runs the same suite on each.
  */
-import type { Row } from '../diff/compare.js'
+import type { Row } from './row.js'
 import { ConfigError, InvalidDataError, NotFoundError } from '../errors.js'
 
 export interface ReadModel {

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
-import type { Row } from '../diff/compare.js'
+import type { Row } from './row.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
 import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
 

@@ -2,7 +2,7 @@
  * A read model kept as a compacted topic (a `*.snapshots` stream, a Kafka Streams changelog): the
  * latest value per key, tombstones applied, read to the end fixed at open (src/snapshots/latest.ts).
  */
-import type { Row } from '../diff/compare.js'
+import type { Row } from './row.js'
 import type { LogReader } from '../kafka/log-reader.js'
 import { readSnapshots, type SnapshotDecoder } from '../snapshots/latest.js'
 import type { ReadModel } from './read-model.js'

@@ -7,6 +7,7 @@ import { EsError } from '../errors.js'
 import { decodeWithSchemaLoading, openRuntime } from '../service/runtime.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
 import { fold } from './fold.js'
+import { HeapGuard } from './heap.js'
 import type { FoldWorkerInput, FoldWorkerMessage } from './parallel-fold.js'
 import { loadReducer } from './reducer.js'
 
@@ -70,7 +71,10 @@ async function main(input: FoldWorkerInput): Promise<void> {
     const reducer = await loadReducer(input.reducer)
     const decode = await runtime.decoder()
     const store = new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
+    // A worker holds all states of its partitions, whatever the replay's store.
+    const guard = new HeapGuard()
     const result = await fold({
+      heapGuard: { guard, where: ' in one of the replay threads' },
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
       startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),

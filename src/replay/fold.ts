@@ -12,6 +12,7 @@
 import { EsError, InvalidDataError } from '../errors.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
+import type { HeapBudget, HeapGuard } from './heap.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
 /** A batch of records of one partition, and the position to read from after it. */
@@ -65,6 +66,10 @@ export interface FoldOptions {
   reducerLabel?: string
   /** Keep at most this many skipped-record details (all are counted). */
   maxSkippedDetails?: number
+  /** For stores that hold every state in memory: stop with a clear error before the heap is full. */
+  heapGuard?: { guard: HeapGuard; where?: string }
+  /** For stores that keep their states on file: keep the heap near what is live. */
+  heapBudget?: HeapBudget
 }
 
 export interface FoldResult {
@@ -99,7 +104,14 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     }
   }
 
+  // Decoded events of the current batch and their aggregate ids, reused from batch to batch.
+  const folding: Array<{ record: KafkaRecord; event: ReducerEvent; id: string }> = []
+  const ids: string[] = []
   for await (const batch of options.batches) {
+    // First decode the whole batch, so that a store keeping its states on file can load those of
+    // its aggregates in one go (prefetch); then fold.
+    folding.length = 0
+    ids.length = 0
     for (const record of batch.records) {
       done++
       let event: ReducerEvent
@@ -122,6 +134,11 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       }
       const id = String(event.aggregateId)
       if (options.aggregate !== undefined && id !== options.aggregate) continue
+      folding.push({ record, event, id })
+      ids.push(id)
+    }
+    if (store.prefetch && ids.length > 0) store.prefetch(ids)
+    for (const { record, event, id } of folding) {
       // One lookup: stores never hold undefined (null/undefined states are deleted).
       let current = store.get(id)
       if (current === undefined) current = reducer.initialState(id)
@@ -152,7 +169,12 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       options.onTrace?.(event, next ?? null)
     }
     offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
-    if (sinceCheckpoint >= checkpointEvents || (sinceCheckpoint > 0 && Date.now() - lastCommit >= checkpointMs)) {
+    options.heapGuard?.guard.check(store.size, options.heapGuard.where)
+    options.heapBudget?.check()
+    if (
+      sinceCheckpoint >= checkpointEvents ||
+      (sinceCheckpoint > 0 && (Date.now() - lastCommit >= checkpointMs || store.needsCommit?.()))
+    ) {
       await store.commit(offsets)
       sinceCheckpoint = 0
       lastCommit = Date.now()

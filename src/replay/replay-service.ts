@@ -9,6 +9,7 @@ import { resolveTopics } from '../service/resolve.js'
 import { decodeWithSchemaLoading, openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { MemoryStateStore } from '../stores/memory-state-store.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
+import type { CacheBound } from '../stores/state-cache.js'
 import type { StateStore } from '../stores/state-store.js'
 import type { FoldProgress } from './fold.js'
 import { loadReducer, type Reducer, type ReducerEvent, readModelRows } from './reducer.js'
@@ -22,6 +23,8 @@ export interface ReplayServiceRequest {
   topics?: string[]
   /** `memory` or a file path. */
   state: string
+  /** A file-backed state's cache in memory (default DEFAULT_CACHE). */
+  cache?: CacheBound
   fromBeginning: boolean
   until?: EndSpec
   aggregate?: string
@@ -69,7 +72,8 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
     request.topics && request.topics.length > 0
       ? request.topics
       : (projection?.source ?? ['events']).flatMap((source) => resolveTopics(service, source, undefined, 'events'))
-  const store: StateStore = request.state === 'memory' ? new MemoryStateStore() : new SqliteStateStore(request.state)
+  const store: StateStore =
+    request.state === 'memory' ? new MemoryStateStore() : new SqliteStateStore(request.state, { cache: request.cache })
   try {
     const decode = await runtime.decoder()
     if (request.trace && request.aggregate === undefined) {

@@ -12,6 +12,7 @@ import type { EndSpec } from '../kafka/offset-spec.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
+import { HeapBudget, HeapGuard } from './heap.js'
 import { mergeByTimestamp } from './merge.js'
 import { parallelFold, parallelism } from './parallel-fold.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
@@ -106,37 +107,39 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
       : 1
   const checkpointEvents =
     request.checkpointEvents ?? (store.location === 'memory' ? Number.POSITIVE_INFINITY : 500_000)
-  const result =
-    workers > 1 && request.parallel
-      ? await parallelFold({
-          workers,
-          config: request.parallel.config,
-          service: request.parallel.service,
-          reducer: request.parallel.reducer,
-          ranges,
-          startOffsets,
-          total,
-          store,
-          onError: request.onError,
-          checkpointEvents,
-          collect: request.parallel.collect ?? true,
-          onProgress: request.onProgress,
-        })
-      : await fold({
-          // Several topics (one per event type): fold in timestamp order across them.
-          batches: topics.length > 1 ? mergeByTimestamp(reader.read(ranges), ranges) : reader.read(ranges),
-          total,
-          startOffsets,
-          decode: request.decode,
-          reducer,
-          reducerLabel: reducer.name,
-          store,
-          onError: request.onError,
-          aggregate: request.aggregate,
-          onTrace: request.onTrace,
-          onProgress: request.onProgress,
-          checkpointEvents,
-        })
+  const inMemory = store.location === 'memory'
+  const result = await (workers > 1 && request.parallel
+    ? parallelFold({
+        workers,
+        config: request.parallel.config,
+        service: request.parallel.service,
+        reducer: request.parallel.reducer,
+        ranges,
+        startOffsets,
+        total,
+        store,
+        onError: request.onError,
+        checkpointEvents,
+        collect: request.parallel.collect ?? true,
+        onProgress: request.onProgress,
+      })
+    : fold({
+        // Several topics (one per event type): fold in timestamp order across them.
+        batches: topics.length > 1 ? mergeByTimestamp(reader.read(ranges), ranges) : reader.read(ranges),
+        total,
+        startOffsets,
+        decode: request.decode,
+        reducer,
+        reducerLabel: reducer.name,
+        store,
+        onError: request.onError,
+        aggregate: request.aggregate,
+        onTrace: request.onTrace,
+        onProgress: request.onProgress,
+        checkpointEvents,
+        heapGuard: inMemory ? { guard: new HeapGuard() } : undefined,
+        heapBudget: inMemory ? undefined : new HeapBudget(),
+      }))
 
   const partitions = ranges.map((range) => ({
     topic: range.topic,

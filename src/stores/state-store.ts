@@ -42,12 +42,22 @@ export interface StateStore {
    */
   open(identity: StateIdentity, options: { fresh: boolean }): Promise<OpenedState>
   get(aggregateId: string): unknown | undefined
+  /**
+   * A hint before a batch is folded: these aggregates are about to be read. A store that keeps
+   * its states elsewhere loads the ones it does not hold in one go; `get` works without it.
+   */
+  prefetch?(aggregateIds: Iterable<string>): void
   has(aggregateId: string): boolean
   set(aggregateId: string, state: unknown): void
   delete(aggregateId: string): void
+  /**
+   * A store that keeps changes in memory until they are committed: true when it is full of them
+   * (the fold commits after the batch, so that memory stays bounded).
+   */
+  needsCommit?(): boolean
   /** Persists every change since the last commit together with `offsets`, atomically. */
   commit(offsets: PartitionOffsets): Promise<void>
-  /** Aggregates in id order. */
+  /** Aggregates in id order (streamed by stores that keep their states on file). */
   entries(): IterableIterator<[string, unknown]>
   readonly size: number
   close(): Promise<void>

@@ -3,7 +3,6 @@
  * single-threaded replay, in memory and in a state file that a later run resumes from.
  */
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -12,21 +11,9 @@ import { fileURLToPath } from 'node:url'
 import { groupRanges, parallelism } from '../../src/replay/parallel-fold.js'
 import { runEs } from '../support/cli.js'
 import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
+import { loadgen } from '../support/loadgen.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
-
-function loadgen(args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(root, 'dist/examples/bank/loadgen.js'), ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`loadgen exited ${code}: ${stderr}`))))
-  })
-}
 
 describe('partition grouping', () => {
   it('balances ranges by record count and never uses more workers than busy partitions', () => {

@@ -428,105 +428,128 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
     }
   }
 
-  it('resumes without --from-beginning and ends in the state of an uninterrupted replay', async () => {
-    // The bank reducer, slowed down when SLOW_REDUCER is set, so the kill lands mid-way. Same file,
-    // so the same reducer identity for the killed run and the resumed one.
-    const reducer = join(dir, 'slow-bank-reducer.js')
-    await writeFile(
-      reducer,
-      [
-        `import * as bank from ${JSON.stringify(pathToFileURL(bankReducer).href)}`,
-        'const slow = process.env.SLOW_REDUCER === "1"',
-        'let folded = 0',
-        'export const initialState = bank.initialState',
-        'export function evolve(state, event) {',
-        '  if (slow && ++folded % 100 === 0) { const until = Date.now() + 2; while (Date.now() < until) {} }',
-        '  return bank.evolve(state, event)',
-        '}',
-        '',
-      ].join('\n'),
-    )
-    const killedFile = join(dir, 'killed.db')
-    const resumedOut = join(dir, 'resumed.json')
-    const fullFile = join(dir, 'full.db')
-    const fullOut = join(dir, 'full.json')
+  // The default cache holds all 20,000 accounts; a cache of 1,000 makes the killed run evict (and
+  // write into the uncommitted transaction) all the time.
+  for (const cache of [undefined, '1000']) {
+    const cacheArgs = cache === undefined ? [] : ['--cache', cache]
+    const name = cache === undefined ? 'default' : `cache-${cache}`
+    it(`resumes without --from-beginning and ends in the state of an uninterrupted replay (cache: ${cache ?? 'default'})`, async () => {
+      // The bank reducer, slowed down when SLOW_REDUCER is set, so the kill lands mid-way. Same file,
+      // so the same reducer identity for the killed run and the resumed one.
+      const reducer = join(dir, 'slow-bank-reducer.js')
+      await writeFile(
+        reducer,
+        [
+          `import * as bank from ${JSON.stringify(pathToFileURL(bankReducer).href)}`,
+          'const slow = process.env.SLOW_REDUCER === "1"',
+          'let folded = 0',
+          'export const initialState = bank.initialState',
+          'export function evolve(state, event) {',
+          '  if (slow && ++folded % 100 === 0) { const until = Date.now() + 2; while (Date.now() < until) {} }',
+          '  return bank.evolve(state, event)',
+          '}',
+          '',
+        ].join('\n'),
+      )
+      const killedFile = join(dir, `killed-${name}.db`)
+      const resumedOut = join(dir, `resumed-${name}.json`)
+      const fullFile = join(dir, `full-${name}.db`)
+      const fullOut = join(dir, `full-${name}.json`)
 
-    const child: ChildProcess = spawn(
-      process.execPath,
-      [
-        esBin,
-        'replay',
-        '--config',
-        bankConfig,
-        '--brokers',
-        brokers,
-        '--topic',
-        topic,
+      const child: ChildProcess = spawn(
+        process.execPath,
+        [
+          esBin,
+          'replay',
+          '--config',
+          bankConfig,
+          '--brokers',
+          brokers,
+          '--topic',
+          topic,
+          '--reducer',
+          reducer,
+          '--state',
+          killedFile,
+          '--from-beginning',
+          ...cacheArgs,
+        ],
+        { env: { ...process.env, NO_COLOR: '1', SLOW_REDUCER: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      )
+      let stderr = ''
+      child.stderr!.on('data', (chunk) => {
+        stderr += chunk
+      })
+      const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
+        child.on('exit', (code, signal) => resolve(signal ?? code)),
+      )
+      try {
+        const seen = await waitFor(
+          'committed offsets in the state file (or the replay ending)',
+          () => {
+            const ended = child.exitCode !== null || child.signalCode !== null
+            try {
+              const offsets = existsSync(killedFile) ? [...committedOffsets(killedFile).values()] : []
+              return { ended, offsets, error: undefined }
+            } catch (error) {
+              return { ended, offsets: [], error: String(error) }
+            }
+          },
+          (s) => s.ended || s.offsets.some((offset) => offset > 0),
+          { timeoutMs: 150_000, intervalMs: 20 },
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}\nstderr of the replay: ${stderr}`)
+        })
+        assert.equal(seen.ended, false, `the replay ended before it was killed\n${stderr}`)
+        child.kill('SIGKILL')
+        assert.equal(await exited, 'SIGKILL', `the replay was still running when killed\n${stderr}`)
+      } finally {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      }
+      // What the killed run left: read again after the kill (the last commit may be newer).
+      const committed = committedOffsets(killedFile)
+      const folded = [...committed.values()].reduce((sum, offset) => sum + offset, 0)
+      assert.ok(folded > 0 && folded < total, `killed mid-way: ${folded} of ${total} committed`)
+
+      const resumed = await replay(topic, [
         '--reducer',
         reducer,
         '--state',
         killedFile,
+        '--out',
+        resumedOut,
+        ...cacheArgs,
+      ])
+      assert.equal(resumed.resumed, true)
+      assert.equal(resumed.complete, true)
+      assert.equal(resumed.events, total - folded, 'the resumed run folds exactly what the killed one had not')
+      for (const p of resumed.partitions) {
+        assert.equal(p.start, committed.get(`${p.topic}/${p.partition}`) ?? 0, `resumed ${p.topic}/${p.partition}`)
+        assert.equal(p.reached, p.end)
+      }
+
+      const full = await replay(topic, [
+        '--reducer',
+        reducer,
+        '--state',
+        fullFile,
         '--from-beginning',
-      ],
-      { env: { ...process.env, NO_COLOR: '1', SLOW_REDUCER: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
-    )
-    let stderr = ''
-    child.stderr!.on('data', (chunk) => {
-      stderr += chunk
+        '--out',
+        fullOut,
+      ])
+      assert.equal(full.resumed, false)
+      assert.equal(full.events, total)
+      assert.deepEqual(
+        resumed.partitions.map((p) => p.end),
+        full.partitions.map((p) => p.end),
+      )
+
+      const resumedState = await readFile(resumedOut, 'utf8')
+      const fullState = await readFile(fullOut, 'utf8')
+      assert.equal(resumedState, fullState, 'resumed state identical to the uninterrupted one')
+      assert.deepEqual(JSON.parse(fullState), expectedAccounts(events))
     })
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) =>
-      child.on('exit', (code, signal) => resolve(signal ?? code)),
-    )
-    try {
-      const seen = await waitFor(
-        'committed offsets in the state file (or the replay ending)',
-        () => {
-          const ended = child.exitCode !== null || child.signalCode !== null
-          try {
-            const offsets = existsSync(killedFile) ? [...committedOffsets(killedFile).values()] : []
-            return { ended, offsets, error: undefined }
-          } catch (error) {
-            return { ended, offsets: [], error: String(error) }
-          }
-        },
-        (s) => s.ended || s.offsets.some((offset) => offset > 0),
-        { timeoutMs: 150_000, intervalMs: 20 },
-      ).catch((error: Error) => {
-        throw new Error(`${error.message}\nstderr of the replay: ${stderr}`)
-      })
-      assert.equal(seen.ended, false, `the replay ended before it was killed\n${stderr}`)
-      child.kill('SIGKILL')
-      assert.equal(await exited, 'SIGKILL', `the replay was still running when killed\n${stderr}`)
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-    }
-    // What the killed run left: read again after the kill (the last commit may be newer).
-    const committed = committedOffsets(killedFile)
-    const folded = [...committed.values()].reduce((sum, offset) => sum + offset, 0)
-    assert.ok(folded > 0 && folded < total, `killed mid-way: ${folded} of ${total} committed`)
-
-    const resumed = await replay(topic, ['--reducer', reducer, '--state', killedFile, '--out', resumedOut])
-    assert.equal(resumed.resumed, true)
-    assert.equal(resumed.complete, true)
-    assert.equal(resumed.events, total - folded, 'the resumed run folds exactly what the killed one had not')
-    for (const p of resumed.partitions) {
-      assert.equal(p.start, committed.get(`${p.topic}/${p.partition}`) ?? 0, `resumed ${p.topic}/${p.partition}`)
-      assert.equal(p.reached, p.end)
-    }
-
-    const full = await replay(topic, ['--reducer', reducer, '--state', fullFile, '--from-beginning', '--out', fullOut])
-    assert.equal(full.resumed, false)
-    assert.equal(full.events, total)
-    assert.deepEqual(
-      resumed.partitions.map((p) => p.end),
-      full.partitions.map((p) => p.end),
-    )
-
-    const resumedState = await readFile(resumedOut, 'utf8')
-    const fullState = await readFile(fullOut, 'utf8')
-    assert.equal(resumedState, fullState, 'resumed state identical to the uninterrupted one')
-    assert.deepEqual(JSON.parse(fullState), expectedAccounts(events))
-  })
+  }
 })
 
 describe('es replay while a producer keeps writing', () => {

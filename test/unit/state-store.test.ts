@@ -37,6 +37,15 @@ const implementations: Array<{ name: string; persistent: boolean; make: () => Pr
       return () => new SqliteStateStore(file)
     },
   },
+  {
+    // A cache far smaller than the aggregates: states are evicted to the file all the time.
+    name: 'sqlite with a cache of 2 states',
+    persistent: true,
+    make: async () => {
+      const file = await tempFile()
+      return () => new SqliteStateStore(file, { cache: { states: 2 } })
+    },
+  },
 ]
 
 for (const impl of implementations) {
@@ -77,6 +86,49 @@ for (const impl of implementations) {
       if (impl.persistent) {
         assert.deepEqual(second.get('acc-1'), { balance: 10 })
         assert.equal(second.has('acc-2'), false, 'uncommitted state must not survive')
+      }
+      await second.close()
+    })
+
+    it('keeps many more aggregates than any cache, each readable, counted and listed', async () => {
+      const store = (await impl.make())()
+      await store.open(identity, { fresh: true })
+      for (let i = 0; i < 50; i++) store.set(`k${String(i).padStart(2, '0')}`, { n: i })
+      for (let i = 0; i < 50; i += 5) store.delete(`k${String(i).padStart(2, '0')}`)
+      store.set('k01', { n: 100 })
+      store.prefetch?.(['k01', 'k02', 'k05', 'nope'])
+      assert.equal(store.size, 40)
+      assert.deepEqual(store.get('k01'), { n: 100 })
+      assert.equal(store.get('k05'), undefined)
+      assert.equal(store.has('nope'), false)
+      const listed = [...store.entries()]
+      assert.equal(listed.length, 40)
+      assert.deepEqual(listed[0], ['k01', { n: 100 }])
+      assert.deepEqual(listed[39], ['k49', { n: 49 }])
+      await store.commit(new Map([['bank.events/0', 50]]))
+      await store.close()
+    })
+
+    it('after a close without commit, holds exactly what the last commit held', async () => {
+      const make = await impl.make()
+      const first = make()
+      await first.open(identity, { fresh: true })
+      for (let i = 0; i < 10; i++) first.set(`c${i}`, { n: i })
+      await first.commit(new Map([['bank.events/0', 10]]))
+      // Changed and new states, many evicted into the file before any commit: none may survive.
+      for (let i = 0; i < 20; i++) first.set(`c${i}`, { n: -i })
+      first.delete('c3')
+      await first.close()
+      const second = make()
+      const opened = await second.open(identity, { fresh: false })
+      assert.deepEqual([...opened.offsets], [['bank.events/0', 10]])
+      if (impl.persistent) {
+        assert.equal(opened.aggregates, 10)
+        assert.equal(second.size, 10)
+        assert.deepEqual(
+          [...second.entries()],
+          Array.from({ length: 10 }, (_, i) => [`c${i}`, { n: i }]),
+        )
       }
       await second.close()
     })
