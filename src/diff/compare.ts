@@ -71,7 +71,6 @@ export interface DiffResult {
   unmapped: string[]
 }
 
-
 /**
  * Compares replayed states with read-model rows. `rows` holds the whole read model when it could
  * be listed (`listed`), else only the rows of replayed ids that exist (extra rows are then unknown).

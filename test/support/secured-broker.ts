@@ -34,47 +34,26 @@ function openssl(dir: string, args: string[]): void {
   execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] })
 }
 
+/** `openssl req` with a new RSA key in `<name>.key` (unencrypted PKCS#8) for `subject`, and `output`. */
+function newKey(dir: string, name: string, subject: string, output: string[]): void {
+  openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-subj', subject, ...output])
+}
+
 /** A CA: `<name>.pem` (certificate) and `<name>.key`. */
 function makeCa(dir: string, name: string, subject: string): void {
-  openssl(dir, [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.pem`,
-    '-days',
-    '2',
-    '-subj',
-    subject,
-  ])
+  newKey(dir, name, subject, ['-x509', '-days', '2', '-out', `${name}.pem`])
 }
 
 /**
- * A key (`<name>.key`, unencrypted PKCS#8) and a certificate (`<name>.pem`) signed by `ca`, valid
- * for `days` (negative: it expired that many days ago), with the subject alternative names `san`.
+ * A key (`<name>.key`) and a certificate (`<name>.pem`) signed by `ca`, valid for `days`
+ * (negative: it expired that many days ago), with the subject alternative names `san`.
  */
 function makeCertificate(
   dir: string,
   name: string,
   options: { ca: string; subject: string; san?: string; days?: number; clientAuth?: boolean },
 ): void {
-  openssl(dir, [
-    'req',
-    '-new',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-    '-subj',
-    options.subject,
-  ])
+  newKey(dir, name, options.subject, ['-new', '-out', `${name}.csr`])
   const extensions = [
     options.san ? `subjectAltName=${options.san}` : '',
     `extendedKeyUsage=${options.clientAuth ? 'clientAuth' : 'serverAuth'}`,
