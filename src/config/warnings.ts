@@ -26,7 +26,7 @@ export interface WarningInput {
   /** True for .js/.mjs configs: the document is computed, so only the file's text tells what is written in it. */
   computed: boolean
   /** The document before `${VAR}` interpolation. */
-  raw: Record<string, unknown>
+  raw: unknown
   config: ResolvedConfig
   /** The file's permission bits (`stat.mode & 0o777`). */
   mode?: number
@@ -46,10 +46,11 @@ interface WrittenSecret {
   instead: string
 }
 
-/** The warnings for a loaded config; none silenceable when its `warnings` is false. */
+/** The warnings for a loaded config; none silenceable when its `warnings` (of the profile in use) is false. */
 export async function readConfigWarnings(input: {
   file?: string
-  raw: Record<string, unknown>
+  /** The document as read, before `${VAR}` interpolation. */
+  raw: unknown
   config: ResolvedConfig
   cwd: string
 }): Promise<ConfigWarning[]> {
@@ -73,7 +74,7 @@ export async function readConfigWarnings(input: {
     mode,
     text,
   })
-  return input.raw.warnings === false ? warnings.filter((w) => !w.silenceable) : warnings
+  return input.config.warnings ? warnings : warnings.filter((w) => !w.silenceable)
 }
 
 export function configWarnings(input: WarningInput): ConfigWarning[] {

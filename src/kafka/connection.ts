@@ -100,6 +100,7 @@ function tlsOptions(ssl: KafkaConnection['ssl']): ConnectionOptions | boolean | 
   if (ssl.ca !== undefined) options.ca = pem(ssl.ca, 'ssl.ca')
   if (ssl.cert !== undefined) options.cert = pem(ssl.cert, 'ssl.cert')
   if (ssl.key !== undefined) options.key = pem(ssl.key, 'ssl.key')
+  if (ssl.passphrase !== undefined) options.passphrase = ssl.passphrase
   if (ssl.rejectUnauthorized !== undefined) options.rejectUnauthorized = ssl.rejectUnauthorized
   const servername = ssl.servername
   if (servername !== undefined) {

@@ -1,66 +1,17 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: config text with ${VAR} references, as users write it
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { hideInterpolated, interpolate } from '../../src/config/interpolate.js'
-import { resolveConfig } from '../../src/config/load.js'
+import { Provenance } from '../../src/config/interpolate.js'
 import type { ResolvedConfig } from '../../src/config/types.js'
 import { configWarnings } from '../../src/config/warnings.js'
-import { ConfigError } from '../../src/errors.js'
-
-const file = '/etc/es/es.config.yaml'
-const SECRET = 'hunter2-is-the-password'
-
-function configError(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): ConfigError {
-  try {
-    resolveConfig(raw, { file, env })
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, String(error))
-    return error
-  }
-  assert.fail('expected a ConfigError')
-}
-
-describe('config errors about ${VAR} values', () => {
-  it('name the variable, never its value (message, suggestion, where, stack)', () => {
-    const error = configError(
-      { sasl: { mechanism: '${KAFKA_PASSWORD}', username: 'u', password: '${KAFKA_PASSWORD}' } },
-      { KAFKA_PASSWORD: SECRET },
-    )
-    assert.match(error.message, /sasl\.mechanism must be .* \(got the value of \$\{KAFKA_PASSWORD\}\)/)
-    const everything = `${error.message} ${error.suggestion ?? ''} ${JSON.stringify(error.where)} ${error.stack}`
-    assert.ok(!everything.includes(SECRET), everything)
-  })
-
-  it('show the text as written where a value was built from several parts', () => {
-    const error = configError({ brokers: 'kafka-${PORT_SUFFIX}' }, { PORT_SUFFIX: 'one' })
-    assert.match(error.message, /broker address "kafka-\$\{PORT_SUFFIX\}" is not host:port/)
-    const duration = configError({ connectionTimeout: '${TIMEOUT}' }, { TIMEOUT: 'ten seconds' })
-    assert.match(duration.message, /the value of \$\{TIMEOUT\} is not a duration/)
-  })
-
-  it('leave values that did not come from the environment as they are', () => {
-    const error = configError({ sasl: { mechanism: 'gssapi' } }, {})
-    assert.match(error.message, /\(got "gssapi"\)/)
-  })
-
-  it('records where each variable was used', () => {
-    const { document, interpolated } = interpolate({ a: { b: 'x-${V}' }, c: ['${W}'] }, { V: 'vv', W: 'ww' }, file)
-    assert.deepEqual(document, { a: { b: 'x-vv' }, c: ['ww'] })
-    assert.deepEqual(
-      interpolated.map((i) => [i.path, i.template, i.value]),
-      [
-        ['a.b', 'x-${V}', 'x-vv'],
-        ['c[0]', '${W}', 'ww'],
-      ],
-    )
-    assert.equal(hideInterpolated('got "ww" and x-vv', interpolated), 'got the value of ${W} and x-${V}')
-  })
-})
 
 describe('warnings about risky configuration', () => {
   const connection = (kafka: Partial<ResolvedConfig['kafka']>): ResolvedConfig => ({
     kafka: { brokers: ['b:9092'], clientId: 'es', connectionTimeoutMs: 1, requestTimeoutMs: 1, ...kafka },
     services: {},
+    profiles: [],
+    warnings: true,
+    provenance: new Provenance(),
   })
   const sasl = { mechanism: 'scram-sha-256' as const, username: 'u', password: 'p' }
   const tls = { ca: 'PEM' }
