@@ -59,6 +59,11 @@ export abstract class EsCommand<Result> extends Command {
       default: false,
       helpGroup: 'GLOBAL',
     }),
+    quiet: Flags.boolean({
+      summary: 'No warnings about risky configuration (the config can say warnings: false).',
+      default: false,
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   /** What the command returns is its `--json` contract. */
@@ -135,7 +140,10 @@ export abstract class EsCommand<Result> extends Command {
   /** Whether `es profiles` and the like say which profile is in use themselves. */
   protected showsProfile = false
 
-  /** The resolved configuration (config file, environment, global flags), loaded once. */
+  /**
+   * The resolved configuration (config file, environment, global flags), loaded once; its warnings
+   * about risky settings go to stderr then (unless --quiet silences them).
+   */
   protected async settings(): Promise<ResolvedConfig> {
     if (!this.resolvedConfig) {
       this.resolvedConfig = await loadConfig({
@@ -152,6 +160,9 @@ export abstract class EsCommand<Result> extends Command {
         const why = profile.chosenBy === 'flag' ? '--profile' : 'ES_PROFILE'
         // Also under --json: stdout stays the document, and the line is on stderr.
         process.stderr.write(`profile ${profile.name} (${why}${profile.readOnly ? ', read-only' : ''})\n`)
+      }
+      for (const warning of this.resolvedConfig.riskWarnings ?? []) {
+        if (!(warning.silenceable && this.globalFlags?.quiet)) this.out.warn(warning.message)
       }
     }
     return this.resolvedConfig

@@ -8,6 +8,7 @@
  * is resolved, so a key added to the schema is added here too.
  */
 import type { Provenance } from './interpolate.js'
+import type { ConfigWarning } from './warnings.js'
 
 export interface ResolvedConfig {
   /** Where the config came from (absolute path), or undefined in zero-config use. */
@@ -23,6 +24,8 @@ export interface ResolvedConfig {
   warnings: boolean
   /** Where values came from (`${VAR}`, flags), so that messages name a variable, never its value. */
   provenance: Provenance
+  /** Risky settings to warn about on stderr (src/config/warnings.ts), those `warnings: false` silences left out. */
+  riskWarnings?: ConfigWarning[]
 }
 
 export interface ProfileInUse {
