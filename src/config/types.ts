@@ -100,6 +100,11 @@ export interface EnvelopeSpec {
    * value fields, or locators (`$.meta.source`, `header:origin`).
    */
   commandDefaults?: Record<string, unknown>
+  /**
+   * JSON paths of this service's locators match names ignoring case (`$.type` reads `TYPE`): for
+   * serdes that upper-case names, such as ksqlDB's, beside producers that do not. Default false.
+   */
+  ignoreCase?: boolean
 }
 
 export interface CommandSpec {
