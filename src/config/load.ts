@@ -6,6 +6,7 @@
  * Any string in the file may use `${VAR}` to read an environment variable (secrets stay out of
  * files); a missing variable is a configuration error naming the field.
  */
+import { isTimeZone } from '../diff/compare.js'
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, isAbsolute, resolve } from 'node:path'
@@ -162,8 +163,10 @@ function resolveService(
     const builtin = ['latest', 'merge', 'count', 'collect'].includes(reducer)
     const source = value.source === undefined ? stream('events') : ([] as unknown[]).concat(value.source).map(String)
     const spec: ProjectionSpec = { name: projection, reducer: builtin ? reducer : fromFile(reducer), source }
-    if (value.readModel !== undefined)
+    if (value.readModel !== undefined) {
       spec.readModel = readModelSpec(value.readModel, fromFile, at(`projections.${projection}.readModel`))
+      checkTimeZone(spec.readModel.timeZone, at(`projections.${projection}.readModel.timeZone`))
+    }
     projections[projection] = spec
   }
   return {
@@ -174,7 +177,19 @@ function resolveService(
     commands,
     rejections: ((raw.rejections ?? ['CommandRejected']) as unknown[]).map(String),
     projections,
+    ...(raw.timeZone !== undefined ? { timeZone: checkTimeZone(raw.timeZone, at('timeZone')) } : {}),
   }
+}
+
+/** An IANA zone name (`UTC`, `Europe/Istanbul`), or a configuration error naming the path. */
+function checkTimeZone(value: unknown, where: { file: string; path: string }): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'string' && isTimeZone(value)) return value
+  throw new ConfigError(`${JSON.stringify(value)} is not a time zone at ${where.path}`, {
+    code: 'CONFIG_INVALID',
+    where,
+    suggestion: 'use an IANA zone name such as UTC, Europe/Istanbul or Asia/Tokyo',
+  })
 }
 
 const CODEC_TYPES = ['auto', 'string', 'bytes', 'json', 'avro', 'avro-confluent', 'avro-single-object']

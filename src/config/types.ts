@@ -34,6 +34,12 @@ export interface ServiceConfig {
   /** Event types that mean "the command was rejected" (send-command --wait exits 1 on these). */
   rejections: string[]
   projections: Record<string, ProjectionSpec>
+  /**
+   * IANA zone in which the service's read models write times without a zone (SQLite text,
+   * PostgreSQL `timestamp`): `es diff` reads them in it. Default UTC; a read model's own
+   * `timeZone` wins.
+   */
+  timeZone?: string
 }
 
 export type StreamName = 'commands' | 'events' | 'snapshots'
@@ -123,11 +129,12 @@ export interface ProjectionSpec {
   readModel?: ReadModelSpec
 }
 
+/** `timeZone`: where times without a zone are read (see ServiceConfig.timeZone). */
 export type ReadModelSpec =
-  | { type: 'sqlite'; file: string; table: string; key?: string; columns?: Record<string, string> }
-  | { type: 'postgres'; url: string; table: string; key?: string; columns?: Record<string, string> }
-  | { type: 'http'; url: string; listUrl?: string; key?: string }
-  | { type: 'topic'; topic: string }
+  | { type: 'sqlite'; file: string; table: string; key?: string; columns?: Record<string, string>; timeZone?: string }
+  | { type: 'postgres'; url: string; table: string; key?: string; columns?: Record<string, string>; timeZone?: string }
+  | { type: 'http'; url: string; listUrl?: string; key?: string; timeZone?: string }
+  | { type: 'topic'; topic: string; timeZone?: string }
 
 export const defaultEnvelope: EnvelopeSpec = {
   type: '$.type',

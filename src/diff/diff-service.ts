@@ -63,6 +63,7 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
         tolerance: request.tolerance,
         limit: request.limit,
         columns,
+        timeZone: projection.readModel.timeZone ?? service.timeZone,
       })
       return { projection: projection.name, readModel: readModel.label, replay, ...result }
     } finally {
