@@ -6,12 +6,13 @@
  * Any string in the file may use `${VAR}` to read an environment variable (secrets stay out of
  * files); a missing variable is a configuration error naming the field.
  */
-import { isTimeZone } from '../diff/compare.js'
+
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parse as parseYaml } from 'yaml'
+import { isTimeZone } from '../diff/compare.js'
 import { ConfigError, nearMatches } from '../errors.js'
 import {
   type CodecSpec,
