@@ -179,7 +179,13 @@ function resolveService(
     rejections: ((raw.rejections ?? ['CommandRejected']) as unknown[]).map(String),
     projections,
     ...(raw.timeZone !== undefined ? { timeZone: checkTimeZone(raw.timeZone, at('timeZone')) } : {}),
+    ...(raw.waitFor !== undefined ? { waitFor: checkWaitFor(raw.waitFor, at('waitFor')) } : {}),
   }
+}
+
+function checkWaitFor(value: unknown, where: { file: string; path: string }): 'causation' | 'aggregate' {
+  if (value === 'causation' || value === 'aggregate') return value
+  throw new ConfigError(`waitFor must be causation or aggregate at ${where.path}`, { code: 'CONFIG_INVALID', where })
 }
 
 /** An IANA zone name (`UTC`, `Europe/Istanbul`), or a configuration error naming the path. */

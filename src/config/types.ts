@@ -35,6 +35,13 @@ export interface ServiceConfig {
   rejections: string[]
   projections: Record<string, ProjectionSpec>
   /**
+   * How `send-command --wait` finds a command's outcome: `causation` (default) — the events whose
+   * causation or correlation id is the command id; `aggregate` — for services whose events carry
+   * no command id (seed 003), the first event of the command's aggregate after the ends fixed
+   * before sending (another writer's event of that aggregate could be taken for it).
+   */
+  waitFor?: 'causation' | 'aggregate'
+  /**
    * IANA zone in which the service's read models write times without a zone (SQLite text,
    * PostgreSQL `timestamp`): `es diff` reads them in it. Default UTC; a read model's own
    * `timeZone` wins.
@@ -107,17 +114,32 @@ export interface EnvelopeSpec {
    */
   commandDefaults?: Record<string, unknown>
   /**
+   * Further places a command's envelope fields are written to, locator → field: systems whose
+   * handlers read the aggregate id or the command type in more than one place (seed 003 writes
+   * the order id as the key, in `aggregate_id` and inside `json_data`).
+   */
+  commandFields?: Record<string, CommandField>
+  /**
    * JSON paths of this service's locators match names ignoring case (`$.type` reads `TYPE`): for
    * serdes that upper-case names, such as ksqlDB's, beside producers that do not. Default false.
    */
   ignoreCase?: boolean
 }
 
+/** The envelope fields of a command that `commandFields` can write again elsewhere. */
+export const COMMAND_FIELDS = ['type', 'id', 'aggregateId', 'expectedVersion', 'causationId', 'correlationId'] as const
+export type CommandField = (typeof COMMAND_FIELDS)[number]
+
 export interface CommandSpec {
   /** A JSON Schema for the command's payload. */
   schema?: Record<string, unknown>
   /** Where the record key comes from when `--key` is absent: a locator into the payload. */
   key?: string
+  /**
+   * The expected version when `--expected-version` is absent: a number (0 for a command that
+   * creates its aggregate, seed 003's PlaceOrderCommand), or `required` (refused without it).
+   */
+  expectedVersion?: number | 'required'
 }
 
 export interface ProjectionSpec {
