@@ -1,6 +1,6 @@
 /**
  * A read model behind an HTTP query API: `url` is a template with `{id}` (one GET per aggregate,
- * 404 meaning absent), `listUrl` optionally returns every row (a JSON array of objects, or an
+ * 404 or 204 No Content meaning absent: seed 002's view answers 202 with the row, 204 without), `listUrl` optionally returns every row (a JSON array of objects, or an
  * object by id) so that rows without a replayed aggregate can be found too.
  */
 import type { Row } from '../diff/compare.js'
@@ -44,7 +44,7 @@ export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
         where: { url },
       })
     }
-    if (response.status === 404) {
+    if (response.status === 404 || response.status === 204) {
       await response.body?.cancel()
       return { status: 404 }
     }
