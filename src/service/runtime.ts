@@ -24,6 +24,10 @@ export interface RuntimeOptions {
 export interface ServiceRuntime {
   readonly config: ResolvedConfig
   readonly service: ServiceConfig
+  /** The service as asked for (`--service`), for worker threads that open their own runtime. */
+  readonly serviceName: string | undefined
+  /** Whether the reader was given (tests) rather than connected from the config. */
+  readonly injectedReader: boolean
   readonly reader: LogReader
   codecs(): Promise<ServiceCodecs>
   decoder(): Promise<EnvelopeDecoder>
@@ -89,6 +93,8 @@ export function openRuntime(
   return {
     config,
     service,
+    serviceName,
+    injectedReader: options.reader !== undefined,
     get reader() {
       return getReader()
     },
