@@ -21,6 +21,10 @@ import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
 import { librdkafkaProduce, type ProducedRecord } from '../support/librdkafka.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
+/** A config document as YAML parses it, edited in place. */
+// biome-ignore lint/suspicious/noExplicitAny: the shapes of five example configs
+type Doc = Record<string, any>
+
 const cleanEnv = { ES_CONFIG: undefined, ES_BROKERS: undefined, ES_SERVICE: undefined }
 
 interface Example {
@@ -28,17 +32,17 @@ interface Example {
   config: string
   /** Example topic name → the test's topic name. */
   topics: Map<string, string>
-  doc: Record<string, any>
+  doc: Doc
 }
 
 /**
  * A copy of examples/<name>/es.config.yaml on topics of its own (paths made absolute), with the
  * fixtures produced to them by librdkafka, partitions and timestamps as in the fixtures.
  */
-async function setUp(name: string, fixtures: string, edit?: (doc: Record<string, any>) => void): Promise<Example> {
+async function setUp(name: string, fixtures: string, edit?: (doc: Doc) => void): Promise<Example> {
   const source = join(root, 'examples', name)
   const dir = await mkdtemp(join(tmpdir(), `es-example-${name}-`))
-  const doc = parse(await readFile(join(source, 'es.config.yaml'), 'utf8')) as Record<string, any>
+  const doc = parse(await readFile(join(source, 'es.config.yaml'), 'utf8')) as Doc
   const lines = ndjsonLines<ProducedRecord & { partition: number }>(
     await readFile(join(source, 'fixtures', fixtures), 'utf8'),
   )
@@ -49,7 +53,7 @@ async function setUp(name: string, fixtures: string, edit?: (doc: Record<string,
     return topics.get(topic) as string
   }
   const absolute = (path: string) => (isAbsolute(path) ? path : join(source, path))
-  for (const service of Object.values(doc.services) as Array<Record<string, any>>) {
+  for (const service of Object.values(doc.services) as Array<Doc>) {
     for (const [stream, value] of Object.entries(service.streams ?? {})) {
       service.streams[stream] = Array.isArray(value) ? value.map(rename) : rename(value as string)
     }
@@ -59,7 +63,7 @@ async function setUp(name: string, fixtures: string, edit?: (doc: Record<string,
       if (codec?.schemas) codec.schemas = codec.schemas.map(absolute)
       if (codec?.schemaTopic) codec.schemaTopic = rename(codec.schemaTopic)
     }
-    for (const projection of Object.values(service.projections ?? {}) as Array<Record<string, any>>) {
+    for (const projection of Object.values(service.projections ?? {}) as Array<Doc>) {
       if (!['latest', 'merge', 'count', 'collect'].includes(projection.reducer)) {
         projection.reducer = absolute(projection.reducer)
       }
