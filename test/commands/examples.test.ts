@@ -25,6 +25,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 // biome-ignore lint/suspicious/noExplicitAny: the shapes of five example configs
 type Doc = Record<string, any>
 
+const KEEP_FOREVER = [{ name: 'retention.ms', value: '-1' }]
 const cleanEnv = { ES_CONFIG: undefined, ES_BROKERS: undefined, ES_SERVICE: undefined }
 
 interface Example {
@@ -76,7 +77,8 @@ async function setUp(name: string, fixtures: string, edit?: (doc: Doc) => void):
   for (const line of lines) {
     partitions.set(rename(line.topic), Math.max(partitions.get(rename(line.topic)) ?? 1, line.partition + 1))
   }
-  for (const [topic, count] of partitions) await createTopic(topic, count)
+  // The fixtures' timestamps are years old: without this, retention would delete them mid-test.
+  for (const [topic, count] of partitions) await createTopic(topic, count, KEEP_FOREVER)
   await librdkafkaProduce(
     testBrokers(),
     lines.map((line) => ({ ...line, topic: rename(line.topic) })),
