@@ -16,6 +16,18 @@ import { librdkafkaProduce, type ProducedRecord } from '../support/librdkafka.js
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 const typeId = (name: string) => `com.asimkilic.account.common.events.${name}`
 
+/** The spring-bank example's config in `dir`, on the test broker, its event topics as listed. */
+async function writeSpringConfig(dir: string, topics: string[]): Promise<void> {
+  const config = (await readFile(join(root, 'examples/spring-bank/es.config.yaml'), 'utf8'))
+    .replace(
+      /\[AccountOpenedEvent, FundsDepositedEvent, FundsWithdrawnEvent, AccountClosedEvent\]/,
+      `[${topics.join(', ')}]`,
+    )
+    .replace('./reducer.js', join(root, 'examples/spring-bank/reducer.js'))
+  assert.ok(config.includes(topics[0]), 'the example config lists the four event topics')
+  await writeFile(join(dir, 'es.config.yaml'), `brokers: ${testBrokers()}\n${config.replace(/^brokers:.*$/m, '')}`)
+}
+
 describe('es replay over one topic per event type (seed 004, real broker)', () => {
   let dir: string
   const prefix = uniqueTopic('spring')
@@ -63,14 +75,7 @@ describe('es replay over one topic per event type (seed 004, real broker)', () =
       openingBalance: 50,
     })
     await producer.disconnect()
-    const config = (await readFile(join(root, 'examples/spring-bank/es.config.yaml'), 'utf8'))
-      .replace(
-        /\[AccountOpenedEvent, FundsDepositedEvent, FundsWithdrawnEvent, AccountClosedEvent\]/,
-        `[${Object.values(topics).reverse().join(', ')}]`,
-      )
-      .replace('./reducer.js', join(root, 'examples/spring-bank/reducer.js'))
-    assert.ok(config.includes(topics.opened), 'the example config lists the four event topics')
-    await writeFile(join(dir, 'es.config.yaml'), `brokers: ${testBrokers()}\n${config.replace(/^brokers:.*$/m, '')}`)
+    await writeSpringConfig(dir, Object.values(topics).reverse())
   })
 
   after(async () => {
@@ -164,13 +169,7 @@ describe('es replay across topics: version order within an aggregate, ties and s
       event(topics.closed, 'AccountClosedEvent', t0 + 2000, { id: 'acc-skew', version: 2 }),
     ])
     // Closings listed first: the order topics are listed in must not decide anything.
-    const config = (await readFile(join(root, 'examples/spring-bank/es.config.yaml'), 'utf8'))
-      .replace(
-        /\[AccountOpenedEvent, FundsDepositedEvent, FundsWithdrawnEvent, AccountClosedEvent\]/,
-        `[${[topics.closed, topics.withdrawn, topics.deposited, topics.opened].join(', ')}]`,
-      )
-      .replace('./reducer.js', join(root, 'examples/spring-bank/reducer.js'))
-    await writeFile(join(dir, 'es.config.yaml'), `brokers: ${testBrokers()}\n${config.replace(/^brokers:.*$/m, '')}`)
+    await writeSpringConfig(dir, [topics.closed, topics.withdrawn, topics.deposited, topics.opened])
   })
 
   after(async () => {
