@@ -74,7 +74,9 @@ export default class Checkpoints extends EsCommand<CheckpointsReport | Projectio
       return report
     }
     if (args.group === undefined) {
-      throw new UsageError('checkpoints needs a consumer group, or --projection <name>', { code: 'USAGE' })
+      throw new UsageError('es checkpoints needs <group>: consumer group id (or --projection <name>)', {
+        code: 'USAGE',
+      })
     }
     const group = args.group
     const applying = flags['reset-to'] !== undefined && !flags['dry-run']

@@ -9,6 +9,7 @@ import { ConfigError, nearMatches, UsageError } from '../errors.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { EndSpec } from '../kafka/offset-spec.js'
 import type { FoldProgress } from '../replay/fold.js'
+import type { StateFiles } from '../replay/parallel-fold.js'
 import { loadReducer, type Reducer, type ReducerEvent } from '../replay/reducer.js'
 import { type ReplaySummary, runReplay } from '../replay/run.js'
 import { resolveTopics } from '../service/resolve.js'
@@ -133,7 +134,7 @@ export interface FoldRequest {
   /** Whether the states are read afterwards (an in-memory parallel fold that nobody reads only counts). */
   collect: boolean
   /** Temporary states: each worker thread folds into its own file (TemporaryStates.file). */
-  stateFiles?: (worker: number) => string
+  stateFiles?: StateFiles
 }
 
 /** Folds the source's ranges into the store, with the runtime's decoder (schemas loaded as needed). */

@@ -4,6 +4,7 @@
  * its stored offsets) or into temporary state files (one per folding thread) — on file either way,
  * so memory stays bounded whatever the number of aggregates — and streamed back.
  */
+import { HeapBudget } from '../heap.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import type { FoldProgress } from '../replay/fold.js'
 import { readModelRows } from '../replay/reducer.js'
@@ -43,7 +44,7 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
       const replay = await foldRanges({ ...fold, store, fromBeginning: false })
       return {
         replay,
-        rows: () => readModelRows(store.entries(), source.reducer),
+        rows: () => withinHeapBudget(readModelRows(store.entries(), source.reducer)),
         close: () => store.close(),
       }
     } catch (error) {
@@ -60,18 +61,31 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
         ...fold,
         store,
         fromBeginning: true,
-        stateFiles: (worker) => temporary.file(`worker-${worker}`),
+        stateFiles: { file: (worker) => temporary.file(`worker-${worker}`), cache: request.cache },
       })
     } finally {
       await store.close()
     }
     return {
       replay,
-      rows: () => readModelRows(temporary.entries(), source.reducer),
+      rows: () => withinHeapBudget(readModelRows(temporary.entries(), source.reducer)),
       close: () => temporary.close(),
     }
   } catch (error) {
     await temporary.close()
     throw error
+  }
+}
+
+/**
+ * The rows as they stream, with the heap kept near what is live: the walk allocates per state
+ * and the caller passes them on (a diff, a rebuild), as in a file-backed fold.
+ */
+function* withinHeapBudget<T>(rows: Iterable<T>): Generator<T> {
+  const budget = new HeapBudget()
+  let walked = 0
+  for (const row of rows) {
+    if (++walked % 10_000 === 0) budget.check()
+    yield row
   }
 }

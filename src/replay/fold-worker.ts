@@ -4,11 +4,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { EsError } from '../errors.js'
+import { HeapBudget, HeapGuard } from '../heap.js'
 import { decodeWithSchemaLoading, openRuntime } from '../service/runtime.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
 import { fold } from './fold.js'
-import { HeapBudget, HeapGuard } from './heap.js'
 import type { FoldWorkerInput, FoldWorkerMessage } from './parallel-fold.js'
 import { loadReducer } from './reducer.js'
 
@@ -72,12 +72,15 @@ async function main(input: FoldWorkerInput): Promise<void> {
     const reducer = await loadReducer(input.reducer)
     const decode = await runtime.decoder()
     // Into its own state file (bounded memory), or every state of its partitions in memory.
-    const file = input.stateFile === undefined ? undefined : new SqliteStateStore(input.stateFile)
+    const file =
+      input.stateFile === undefined
+        ? undefined
+        : new SqliteStateStore(input.stateFile.path, { cache: input.stateFile.cache })
     await file?.open({ reducer: reducer.identity, topics: [] }, { fresh: true })
     const store = file ?? new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
     const result = await fold({
       heapGuard: file ? undefined : { guard: new HeapGuard(), where: ' in one of the replay threads' },
-      heapBudget: file ? new HeapBudget() : undefined,
+      heapBudget: input.stateFile ? new HeapBudget(input.stateFile.heapFloorBytes) : undefined,
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
       startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),

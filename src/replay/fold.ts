@@ -10,9 +10,9 @@
  * - No per-event await: the loop awaits once per batch.
  */
 import { EsError, InvalidDataError } from '../errors.js'
+import type { HeapBudget, HeapGuard } from '../heap.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
-import type { HeapBudget, HeapGuard } from './heap.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
 /** A batch of records of one partition, and the position to read from after it. */

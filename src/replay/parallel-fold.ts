@@ -22,7 +22,9 @@ import {
   UnreachableError,
   UsageError,
 } from '../errors.js'
+import { SHARED_HEAP_FLOOR_BYTES } from '../heap.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
+import { type CacheBound, DEFAULT_CACHE } from '../stores/state-cache.js'
 import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
 import type { FoldProgress, FoldResult, SkippedRecord } from './fold.js'
 
@@ -41,10 +43,24 @@ export interface FoldWorkerInput {
    */
   collect: boolean
   /**
-   * Fold into this state file (fresh, bounded cache) instead of memory: the caller reads the
-   * states from the workers' files afterwards (TemporaryStates); nothing is posted but counts.
+   * Fold into this state file (fresh, with this share of the replay's cache) instead of memory:
+   * the caller reads the states from the workers' files afterwards (TemporaryStates); nothing is
+   * posted but counts.
    */
-  stateFile?: string
+  stateFile?: { path: string; cache: CacheBound; heapFloorBytes: number }
+}
+
+/** Temporary state files, one per worker, sharing one cache bound (default DEFAULT_CACHE). */
+export interface StateFiles {
+  file: (worker: number) => string
+  cache?: CacheBound
+}
+
+/** A worker's share of the replay's cache bound: the bound is for the whole replay. */
+function shareOf(bound: CacheBound, workers: number): CacheBound {
+  return 'states' in bound
+    ? { states: Math.max(1, Math.ceil(bound.states / workers)) }
+    : { bytes: Math.max(1 << 20, Math.ceil(bound.bytes / workers)) }
 }
 
 /** What a worker posts back. */
@@ -75,7 +91,7 @@ export interface ParallelFoldOptions {
   /** Copy the folded states into `store` (see FoldWorkerInput.collect). Default true. */
   collect?: boolean
   /** Each worker folds into its own state file (FoldWorkerInput.stateFile) named by its index. */
-  stateFiles?: (worker: number) => string
+  stateFiles?: StateFiles
   onProgress?: (progress: FoldProgress) => void
 }
 
@@ -121,7 +137,11 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
         onError: options.onError,
         checkpointEvents: options.checkpointEvents,
         collect: options.collect ?? true,
-        stateFile: options.stateFiles?.(index),
+        stateFile: options.stateFiles && {
+          path: options.stateFiles.file(index),
+          cache: shareOf(options.stateFiles.cache ?? DEFAULT_CACHE, groups.length),
+          heapFloorBytes: Math.floor(SHARED_HEAP_FLOOR_BYTES / groups.length),
+        },
       }
       // A larger young generation: folding allocates short-lived objects per event, and fewer
       // scavenges cost less than frequent ones that promote still-live states.

@@ -7,13 +7,13 @@ import { rename } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import type { ResolvedConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
+import { HeapBudget, HeapGuard } from '../heap.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
-import { HeapBudget, HeapGuard } from './heap.js'
 import { describeOrdering, emptyOrderingReport, mergeByTimestamp, type OrderingReport } from './merge.js'
-import { parallelFold, parallelism } from './parallel-fold.js'
+import { parallelFold, parallelism, type StateFiles } from './parallel-fold.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
 export interface ReplayRequest {
@@ -53,7 +53,7 @@ export interface ReplayRequest {
      * memory; the caller reads them all back) instead of `store`, which only a single-threaded
      * fold uses. Parallel by default then, as in memory.
      */
-    stateFiles?: (worker: number) => string
+    stateFiles?: StateFiles
   }
 }
 

@@ -82,7 +82,7 @@ describe('rebuild and diff in bounded memory (PostgreSQL)', () => {
     await client.end()
   })
 
-  it('peaks within 20 % at 1,000,000 aggregates of what it takes at 200,000, for rebuild and diff alike', async () => {
+  it('peaks within 20 % at 1,000,000 aggregates of what it takes at 200,000, for rebuild and diff alike', async (t) => {
     const peaks: Record<string, number> = {}
     for (const size of sizes) {
       const { config, table } = setups.get(size)!
@@ -124,6 +124,7 @@ describe('rebuild and diff in bounded memory (PostgreSQL)', () => {
     const summary = Object.entries(peaks)
       .map(([name, mb]) => `${name}: ${mb.toFixed(0)} MB`)
       .join(', ')
+    t.diagnostic(summary)
     assert.ok(peaks['rebuild 1000000'] <= peaks['rebuild 200000'] * 1.2, summary)
     assert.ok(peaks['diff 1000000'] <= peaks['diff 200000'] * 1.2, summary)
   })
