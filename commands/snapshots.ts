@@ -4,7 +4,7 @@ import { topicFlag } from '../src/cli/flags.js'
 import { renderTable } from '../src/render/table.js'
 import { resolveTopics } from '../src/service/resolve.js'
 import { openRuntime } from '../src/service/runtime.js'
-import { codecSnapshotDecoder, readSnapshots, type SnapshotResult } from '../src/snapshots/latest.js'
+import { readSnapshots, type SnapshotResult } from '../src/snapshots/latest.js'
 
 export default class Snapshots extends EsCommand<SnapshotResult> {
   static override summary = 'Show a snapshots stream as a table of the latest value per key, tombstones applied.'
@@ -31,7 +31,7 @@ export default class Snapshots extends EsCommand<SnapshotResult> {
       const result = await readSnapshots({
         reader: runtime.reader,
         topics,
-        decode: codecSnapshotDecoder(await runtime.codecs()),
+        decode: await runtime.snapshotDecoder(),
         key: args.aggregateId,
         history: flags.history,
       })

@@ -92,3 +92,19 @@ export async function retryAfterLoadingSchemas<T>(run: () => T): Promise<T> {
     }
   }
 }
+
+/**
+ * The one decode path with schema loading: `decode` runs synchronously (the hot path never
+ * awaits); only when it reports a missing schema (Confluent registry, schema topic) is the schema
+ * loaded and the decode retried, asynchronously. Every command that decodes goes through this.
+ */
+export function loadingSchemas<A, T>(decode: (input: A) => T): (input: A) => T | Promise<T> {
+  return (input) => {
+    try {
+      return decode(input)
+    } catch (error) {
+      if (error instanceof MissingSchemaError) return retryAfterLoadingSchemas(() => decode(input))
+      throw error
+    }
+  }
+}

@@ -6,7 +6,7 @@ import type { ProjectionSpec, ReadModelSpec, ResolvedConfig, ServiceConfig } fro
 import { ConfigError, nearMatches, UsageError } from '../errors.js'
 import type { EndSpec } from '../kafka/offset-spec.js'
 import { resolveTopics } from '../service/resolve.js'
-import { decodeWithSchemaLoading, openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { MemoryStateStore } from '../stores/memory-state-store.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { CacheBound } from '../stores/state-cache.js'
@@ -84,7 +84,7 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
       topics,
       reducer,
       store,
-      decode: (record) => decodeWithSchemaLoading(decode, record),
+      decode,
       fromBeginning: request.fromBeginning,
       until: request.until,
       aggregate: request.aggregate,

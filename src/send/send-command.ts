@@ -20,7 +20,7 @@ import type { PartitionRange } from '../kafka/log-reader.js'
 import { produceRecord } from '../kafka/producer.js'
 import { rawText, toJsonSafe } from '../render/records.js'
 import { isZeroConfig } from '../service/resolve.js'
-import { decodeWithSchemaLoading, openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { requireCommandType, validatePayload } from './payload.js'
 
 export interface SendRequest {
@@ -164,7 +164,7 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
         for (const eventRecord of batch.records) {
           let event: DecodedEvent
           try {
-            event = await decodeWithSchemaLoading(decode, eventRecord)
+            event = await decode(eventRecord)
           } catch {
             continue // an undecodable event cannot name our command
           }

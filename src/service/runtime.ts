@@ -3,14 +3,15 @@
  * codecs (Avro schema topics fed through the same reader) and its envelope decoder. Nothing here
  * connects until first used; `close` releases whatever was opened.
  */
-import { MissingSchemaError, retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
+import { loadingSchemas } from '../codecs/codec-errors.js'
 import { createServiceCodecs, type ServiceCodecs } from '../codecs/create-codec.js'
 import { SchemaTopicSource } from '../codecs/schema-topic-source.js'
 import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
-import { createEnvelopeDecoder, type DecodedEvent, type EnvelopeDecoder } from '../envelope/index.js'
+import { createEnvelopeDecoder, type DecodedEvent } from '../envelope/index.js'
 import { KafkaLogReader } from '../kafka/kafka-log-reader.js'
 import type { LogReader } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
+import { codecSnapshotDecoder, type SnapshotDecoder } from '../snapshots/latest.js'
 import { partitionKey } from '../stores/state-store.js'
 import { resolveService } from './resolve.js'
 
@@ -26,7 +27,13 @@ export interface ServiceRuntime {
   readonly service: ServiceConfig
   readonly reader: LogReader
   codecs(): Promise<ServiceCodecs>
-  decoder(): Promise<EnvelopeDecoder>
+  /**
+   * The one record → event decode of every command that decodes: synchronous, except when a
+   * schema must be loaded first (registry, schema topic), then a promise.
+   */
+  decoder(): Promise<RecordDecoder>
+  /** Key and value without the envelope (snapshot topics), loading schemas the same way. */
+  snapshotDecoder(): Promise<SnapshotDecoder>
   close(): Promise<void>
 }
 
@@ -93,25 +100,12 @@ export function openRuntime(
       return getReader()
     },
     codecs: getCodecs,
-    decoder: async () => createEnvelopeDecoder(service, await getCodecs()),
+    decoder: async () => loadingSchemas(createEnvelopeDecoder(service, await getCodecs())),
+    snapshotDecoder: async () => codecSnapshotDecoder(await getCodecs()),
     close: async () => {
       await reader?.close()
     },
   }
 }
 
-/**
- * Decodes a record synchronously; only when a schema is missing (Confluent registry, schema
- * topic) does it load the schema and retry, asynchronously. The hot path never awaits.
- */
-export function decodeWithSchemaLoading(
-  decode: EnvelopeDecoder,
-  record: KafkaRecord,
-): DecodedEvent | Promise<DecodedEvent> {
-  try {
-    return decode(record)
-  } catch (error) {
-    if (error instanceof MissingSchemaError) return retryAfterLoadingSchemas(() => decode(record))
-    throw error
-  }
-}
+export type RecordDecoder = (record: KafkaRecord) => DecodedEvent | Promise<DecodedEvent>
