@@ -18,8 +18,25 @@ export interface Codec {
    * then fails with a plain `DecodeError`); rejects when the source cannot be reached.
    */
   loadSchema?(ref: SchemaRef): Promise<void>
-  /** Avro codecs: the full name of the schema these bytes were written with, if known. */
-  schemaNameOf?(bytes: Buffer): string | undefined
+  /**
+   * Codecs with writer schemas: the schema these bytes name (its registry id or fingerprint, read
+   * from the framing even when the schema is not loaded) and its full name when known.
+   */
+  schemaOf?(bytes: Buffer): WriterSchema | undefined
+}
+
+/** The writer schema of one record, as `es tail` shows it (`schema` in ndjson). */
+export interface WriterSchema {
+  /** Full name of the record (Avro) or message type (Protobuf). */
+  name?: string
+  /** Confluent registry id. */
+  id?: number
+  /** CRC-64-AVRO fingerprint, 16 hex digits. */
+  fingerprint?: string
+}
+
+export function fingerprintHex(fingerprint: bigint): string {
+  return fingerprint.toString(16).padStart(16, '0')
 }
 
 /** How a record names its writer schema: single-object encoding by fingerprint, Confluent by id. */

@@ -85,7 +85,7 @@ export function createEnvelopeDecoder(
     jsonCache: newJsonStageCache(),
     valueSchemaName: () => {
       const bytes = frame.record.value
-      return bytes === null ? undefined : valueCodec.schemaNameOf?.(bytes)
+      return bytes === null ? undefined : valueCodec.schemaOf?.(bytes)?.name
     },
   }
 
