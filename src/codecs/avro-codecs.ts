@@ -14,15 +14,18 @@ import { AvroSchema, AvroSchemaError, type ResolvedReader } from './avro/avro-sc
 import {
   type Codec,
   describeSchemaRef,
+  type EncodeContext,
   fingerprintHex,
   fingerprintRef,
   type SchemaRef,
   schemaIdRef,
   schemaRefKey,
+  subjectName,
   type WriterSchema,
 } from './codec.js'
 import { DecodeError, EncodeError, MissingSchemaError } from './codec-errors.js'
 import type { FileSchemaSource } from './file-schema-source.js'
+import type { RegistryClient } from './registry-client.js'
 import type { SchemaSource } from './schema-source.js'
 import type { SchemaTopicSource } from './schema-topic-source.js'
 
@@ -257,16 +260,31 @@ export class ConfluentAvroCodec implements Codec {
   private readonly byId = new Map<number, AvroSchema>()
   private readonly cache: SchemaCache
 
-  /** `schemaId`: the registered schema commands are encoded with; `reader`: see SingleObjectSources. */
+  private readonly subjectIds = new Map<string, number>()
+
+  /**
+   * Encoding, in this order: `schemaId`; the local `writer` schema, registered under its subject
+   * (looked up first; `autoRegister` false refuses to register); the latest version of the topic
+   * subject. `reader`: decode into its shape (see SingleObjectSources).
+   */
   constructor(
-    registry: SchemaSource,
-    private readonly schemaId?: number,
-    private readonly reader?: AvroSchema,
+    private readonly registry: SchemaSource,
+    private readonly options: {
+      schemaId?: number
+      reader?: AvroSchema
+      writer?: AvroSchema
+      client?: RegistryClient
+      autoRegister?: boolean
+      subjectNameStrategy?: 'topic' | 'record' | 'topic-record'
+    } = {},
   ) {
+    this.reader = options.reader
     this.cache = new SchemaCache([registry], (ref, schema) => {
       if (ref.kind === 'id') this.byId.set(ref.id, schema)
     })
   }
+
+  private readonly reader?: AvroSchema
 
   decode(bytes: Buffer | null): unknown {
     if (bytes === null) return null
@@ -279,26 +297,37 @@ export class ConfluentAvroCodec implements Codec {
     return readerOf(this.schemaFor(bytes.readUInt32BE(1)), this.reader).decode(bytes, CONFLUENT_HEADER)
   }
 
-  /**
-   * Encodes with `schemaId` (loading it like decode does); without one, with the first schema
-   * already loaded that accepts the value.
-   */
-  encode(value: unknown): Buffer | null {
+  encode(value: unknown, context?: EncodeContext): Buffer | null {
     if (value === null || value === undefined) return null
-    if (this.schemaId !== undefined) {
-      const schema = this.schemaFor(this.schemaId)
-      return schema.encode(value, confluentHeader(this.schemaId))
-    }
-    const loaded = [...this.byId.entries()]
-    if (loaded.length === 0) {
+    const { schemaId, writer, client } = this.options
+    if (schemaId !== undefined) return this.schemaFor(schemaId).encode(value, confluentHeader(schemaId))
+    if (!client) {
       throw new EncodeError('avro-confluent needs a schema id to encode with', {
         code: 'NO_WRITER_SCHEMA',
         suggestion: 'set "schemaId" on the codec in the config (the id the registry gave the schema)',
       })
     }
-    const schemas = loaded.map(([, schema]) => schema)
-    const ids = new Map(loaded.map(([id, schema]) => [schema, id]))
-    return encodeWithFirstFitting(schemas, value, (schema) => confluentHeader(ids.get(schema) as number))
+    const subject = subjectName(this.options.subjectNameStrategy, context, writer?.name)
+    const id = this.subjectIds.get(subject)
+    if (id === undefined) {
+      const ref: SchemaRef = { kind: 'subject', subject }
+      throw new MissingSchemaError(ref, async () => {
+        if (writer) {
+          const registered = await client.idFor(
+            subject,
+            { schema: writer.canonicalForm, schemaType: 'AVRO' },
+            this.options.autoRegister ?? true,
+          )
+          this.byId.set(registered, writer)
+          this.subjectIds.set(subject, registered)
+        } else {
+          const latest = await client.version(subject, 'latest')
+          this.byId.set(latest.id, new AvroSchema(latest.schema, `schema id ${latest.id} (${subject})`))
+          this.subjectIds.set(subject, latest.id)
+        }
+      })
+    }
+    return this.schemaFor(id).encode(value, confluentHeader(id))
   }
 
   async loadSchema(ref: SchemaRef): Promise<void> {

@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../errors.js'
-import { AvroSchema } from './avro/avro-schema.js'
-import { AvroSchemaError } from './avro/avro-schema.js'
+import { AvroSchema, AvroSchemaError } from './avro/avro-schema.js'
 import type { SchemaRef } from './codec.js'
 import type { SchemaSource } from './schema-source.js'
 

@@ -21,6 +21,7 @@ import {
   type ProjectionSpec,
   type ReadModelSpec,
   type ResolvedConfig,
+  type SchemaRegistryConfig,
   type ServiceConfig,
   type StreamName,
 } from './types.js'
@@ -127,7 +128,9 @@ export function resolveConfig(raw: Record<string, unknown>, context: ResolveCont
   if (doc.schemaRegistry !== undefined) {
     const registry = doc.schemaRegistry
     config.schemaRegistry =
-      typeof registry === 'string' ? { url: registry } : (asObject(registry, file, 'schemaRegistry') as { url: string })
+      typeof registry === 'string'
+        ? { url: registry }
+        : (sslSpec(asObject(registry, file, 'schemaRegistry'), fromFile) as unknown as SchemaRegistryConfig)
   }
   return config
 }
@@ -177,10 +180,22 @@ function resolveService(
   }
 }
 
-const CODEC_TYPES = ['auto', 'string', 'bytes', 'json', 'avro', 'avro-confluent', 'avro-single-object']
+const CODEC_TYPES = [
+  'auto',
+  'string',
+  'bytes',
+  'json',
+  'avro',
+  'avro-confluent',
+  'avro-single-object',
+  'protobuf',
+  'protobuf-confluent',
+  'json-confluent',
+]
 
+/** A codec document with its files resolved against the config file. */
 function codecSpec(raw: unknown, fromFile: (p: string) => string, where: { file: string; path: string }): CodecSpec {
-  const spec = (typeof raw === 'string' ? { type: raw } : raw) as Record<string, unknown>
+  const spec = { ...((typeof raw === 'string' ? { type: raw } : raw) as Record<string, unknown>) }
   const type = String(spec?.type)
   if (!CODEC_TYPES.includes(type)) {
     const near = nearMatches(type, CODEC_TYPES)
@@ -190,37 +205,25 @@ function codecSpec(raw: unknown, fromFile: (p: string) => string, where: { file:
       suggestion: `use one of ${CODEC_TYPES.join(', ')}${near.length ? `; did you mean ${near[0]}?` : ''}`,
     })
   }
-  if (type === 'avro') {
-    if (typeof spec.schema !== 'string') {
-      throw new ConfigError(`codec avro needs "schema": a path to an .avsc file at ${where.path}`, {
-        code: 'CONFIG_INVALID',
-        where,
-      })
-    }
-    return { type, schema: fromFile(spec.schema) }
+  if (type === 'avro' && typeof spec.schema !== 'string') {
+    throw new ConfigError(`codec avro needs "schema": a path to an .avsc file at ${where.path}`, {
+      code: 'CONFIG_INVALID',
+      where,
+    })
   }
-  if (type === 'avro-confluent') {
-    const result: CodecSpec = { type }
-    if (spec.schemaId !== undefined) {
-      const id = Number(spec.schemaId)
-      if (!Number.isInteger(id) || id < 0) {
-        throw new ConfigError(`"schemaId" must be a registry schema id (a non-negative integer) at ${where.path}`, {
-          code: 'CONFIG_INVALID',
-          where,
-        })
-      }
-      result.schemaId = id
-    }
-    return result
+  if (spec.schemaId !== undefined && (!Number.isInteger(spec.schemaId) || (spec.schemaId as number) < 0)) {
+    throw new ConfigError(`"schemaId" must be a registry schema id (a non-negative integer) at ${where.path}`, {
+      code: 'CONFIG_INVALID',
+      where,
+    })
   }
-  if (type === 'avro-single-object') {
-    const result: CodecSpec = { type }
-    if (spec.schemas !== undefined)
-      result.schemas = ([] as unknown[]).concat(spec.schemas).map((s) => fromFile(String(s)))
-    if (spec.schemaTopic !== undefined) result.schemaTopic = String(spec.schemaTopic)
-    return result
+  for (const field of ['schema', 'readerSchema'] as const) {
+    if (typeof spec[field] === 'string') spec[field] = fromFile(spec[field] as string)
   }
-  return { type } as CodecSpec
+  for (const field of ['schemas', 'protos'] as const) {
+    if (spec[field] !== undefined) spec[field] = ([] as unknown[]).concat(spec[field]).map((s) => fromFile(String(s)))
+  }
+  return spec as CodecSpec
 }
 
 function requireText(spec: Record<string, unknown>, fields: string[], where: { file: string; path: string }): void {

@@ -8,8 +8,21 @@ export interface ResolvedConfig {
   /** Where the config came from (absolute path), or undefined in zero-config use. */
   source?: string
   kafka: KafkaConnection
-  schemaRegistry?: { url: string; username?: string; password?: string }
+  schemaRegistry?: SchemaRegistryConfig
   services: Record<string, ServiceConfig>
+}
+
+export interface SchemaRegistryConfig {
+  url: string
+  username?: string
+  password?: string
+  /** A bearer token (instead of username and password). */
+  token?: string
+  /** TLS: PEM text or a path to a PEM file (resolved against the config file). */
+  ca?: string
+  cert?: string
+  key?: string
+  rejectUnauthorized?: boolean
 }
 
 export interface KafkaConnection {
@@ -45,14 +58,37 @@ export type CodecSpec =
   | { type: 'bytes' }
   | { type: 'json' }
   /** Raw Avro binary datum, schema from a local .avsc (path resolved against the config file). */
-  | { type: 'avro'; schema: string }
+  | { type: 'avro'; schema: string; readerSchema?: string }
   /**
    * Confluent framing: 0x00, 4-byte schema id, datum; schemas from the registry. `schemaId`: the
    * registered schema commands are encoded with (decoding needs none).
    */
-  | { type: 'avro-confluent'; schemaId?: number }
+  | ({ type: 'avro-confluent'; readerSchema?: string; schema?: string } & RegistryEncoding)
   /** Avro single-object encoding: C3 01, 8-byte CRC-64-AVRO fingerprint (LE), datum. */
-  | { type: 'avro-single-object'; schemas?: string[]; schemaTopic?: string }
+  | { type: 'avro-single-object'; schemas?: string[]; schemaTopic?: string; readerSchema?: string }
+  /**
+   * Protocol Buffers with local .proto files (paths resolved against the config file). The message
+   * type: a full name, or a locator (`header:ce_type | simple-name`) when one topic has several.
+   */
+  | ({ type: 'protobuf'; protos: string[]; messageType: string } & ProtobufOptions)
+  /** Confluent-framed Protocol Buffers: schema id, message indexes, message. */
+  | ({ type: 'protobuf-confluent'; protos?: string[]; messageType?: string } & RegistryEncoding & ProtobufOptions)
+  /** Confluent-framed JSON: schema id, JSON text. `schema`: a JSON Schema file to register. */
+  | ({ type: 'json-confluent'; schema?: string } & RegistryEncoding)
+
+/** How a Confluent-framed codec encodes (commands): which registered schema, under which subject. */
+export interface RegistryEncoding {
+  /** The registered schema id commands are encoded with (decoding reads it from each record). */
+  schemaId?: number
+  /** Register the schema when encoding if the registry does not know it. */
+  autoRegister?: boolean
+  subjectNameStrategy?: 'topic' | 'record' | 'topic-record'
+}
+
+export interface ProtobufOptions {
+  /** JSON field names: as in the .proto (default) or lowerCamelCase (proto3 JSON's json_name). */
+  fieldNames?: 'proto' | 'lowerCamelCase'
+}
 
 /**
  * Where each part of a message lives. A locator is a small pipeline, stages separated by `|`

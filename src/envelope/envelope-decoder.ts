@@ -85,16 +85,16 @@ export function createEnvelopeDecoder(
     jsonCache: newJsonStageCache(),
     valueSchemaName: () => {
       const bytes = frame.record.value
-      return bytes === null ? undefined : valueCodec.schemaOf?.(bytes)?.name
+      return bytes === null ? undefined : valueCodec.schemaOf?.(bytes, frame.record)?.name
     },
   }
 
   return (record) => {
     let part = 'key'
     try {
-      const key = keyCodec.decode(record.key)
+      const key = keyCodec.decode(record.key, record)
       part = 'value'
-      const value = valueCodec.decode(record.value)
+      const value = valueCodec.decode(record.value, record)
       part = 'envelope'
       frame.record = record
       frame.key = key

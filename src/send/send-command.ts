@@ -7,6 +7,7 @@
  * stream's end offsets are fixed before producing, so no event caused by the command can be missed.
  */
 import { randomUUID } from 'node:crypto'
+import { retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
 import type { CommandSpec, ResolvedConfig, ServiceConfig } from '../config/types.js'
 import {
   compileLocatorReader,
@@ -100,15 +101,19 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
       zero ? { key: codecs.key, value: jsonCodec(codecs.value) } : codecs,
     )
     const commandId = request.id ?? randomUUID()
-    const encoded = encode({
-      type: request.type,
-      payload,
-      id: commandId,
-      key: request.key ?? keyFromPayload(spec, payload, `services.${service.name}.commands.${request.type}.key`),
-      expectedVersion: request.expectedVersion,
-      headers: request.headers,
-      timestamp: Date.now(),
-    })
+    // Encoding may need a schema or a registry id first (Confluent codecs): loaded, then retried.
+    const encoded = await retryAfterLoadingSchemas(() =>
+      encode({
+        topic,
+        type: request.type,
+        payload,
+        id: commandId,
+        key: request.key ?? keyFromPayload(spec, payload, `services.${service.name}.commands.${request.type}.key`),
+        expectedVersion: request.expectedVersion,
+        headers: request.headers,
+        timestamp: Date.now(),
+      }),
+    )
     if (encoded.key === null && envelopeService.envelope.aggregateId === 'key') {
       throw new UsageError(`${request.type} needs a key: the aggregate id is the record key`, {
         code: 'NO_KEY',

@@ -5,6 +5,7 @@
  */
 import { loadingSchemas } from '../codecs/codec-errors.js'
 import { createServiceCodecs, type ServiceCodecs } from '../codecs/create-codec.js'
+import { RegistryClient } from '../codecs/registry-client.js'
 import { SchemaTopicSource } from '../codecs/schema-topic-source.js'
 import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
 import { createEnvelopeDecoder, type DecodedEvent } from '../envelope/index.js'
@@ -75,6 +76,9 @@ export function openRuntime(
   const getCodecs = () => {
     codecs ??= (async () => {
       const made = await createServiceCodecs(service, config, {
+        schemaRegistry: config.schemaRegistry
+          ? new RegistryClient({ ...config.schemaRegistry, debug: options.debug })
+          : undefined,
         schemaTopicSource: (topic) => {
           let entry = schemaTopics.get(topic)
           if (!entry) {

@@ -9,7 +9,14 @@ import { DecodeError, EncodeError } from '../codec-errors.js'
 import { compileAvscType } from './avsc-types.js'
 import { parsingCanonicalForm } from './canonical-form.js'
 import { crc64Avro } from './crc64.js'
-import { compileFromJson, compileToJson, describeType, describeValue, type FromJson, type ToJson } from './value-mapping.js'
+import {
+  compileFromJson,
+  compileToJson,
+  describeType,
+  describeValue,
+  type FromJson,
+  type ToJson,
+} from './value-mapping.js'
 
 /** A schema that is not valid Avro; callers turn it into a ConfigError or DecodeError with context. */
 export class AvroSchemaError extends Error {}
@@ -118,7 +125,9 @@ export class AvroSchema {
       const got = problem?.value
       const expected = problem ? describeType(problem.type) : describeType(this.type)
       throw new EncodeError(
-        got === undefined ? `${at}: missing (expected ${expected})` : `${at}: expected ${expected}, got ${describeValue(got)}`,
+        got === undefined
+          ? `${at}: missing (expected ${expected})`
+          : `${at}: expected ${expected}, got ${describeValue(got)}`,
         { code: 'AVRO_ENCODE_MISMATCH', where: { path: at } },
       )
     }

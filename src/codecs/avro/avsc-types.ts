@@ -78,9 +78,11 @@ class SafeLongType extends avsc.types.LongType {
 
   _write(tap: Tap, value: unknown): void {
     // avsc's writeLong doubles the value in floating point: exact below 2^52 only.
-    if (typeof value === 'number' && Math.abs(value) < 2 ** 52 && Number.isInteger(value)) return tap.writeLong(value)
-    if (typeof value === 'number' && Number.isSafeInteger(value)) return this._write(tap, BigInt(value))
-    const big = toBigLong(value)
+    if (typeof value === 'number' && Math.abs(value) < 2 ** 52 && Number.isInteger(value)) {
+      tap.writeLong(value)
+      return
+    }
+    const big = typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value) : toBigLong(value)
     if (big === undefined) throw new Error(`invalid long: ${String(value)}`)
     let zigzag = BigInt.asUintN(64, (big << 1n) ^ (big >> 63n))
     const bytes: number[] = []

@@ -4,7 +4,6 @@
  * avsc offers only MD5/SHA-256 fingerprints (mtth/avsc#327), hence this.
  */
 
-
 /** The fingerprint of zero bytes, and the polynomial seed of the table. */
 export const CRC64_AVRO_EMPTY = 0xc15d213aa4d7a795n
 

@@ -33,7 +33,8 @@ const identity: ToJson = (value) => value
 const base64: ToJson = (value) => (value as Buffer).toString('base64')
 
 function compile(type: avsc.Type, records: Map<avsc.Type, ToJson>): Mapper {
-  if (type instanceof avsc.types.LogicalType) return type instanceof DecimalType ? undefined : compile(type.underlyingType, records)
+  if (type instanceof avsc.types.LogicalType)
+    return type instanceof DecimalType ? undefined : compile(type.underlyingType, records)
   switch (type.typeName) {
     case 'bytes':
     case 'fixed':
@@ -182,8 +183,8 @@ function fromJsonOf(type: avsc.Type, build: (t: avsc.Type) => FromJson): FromJso
         map: build(field.type),
         nullable:
           field.defaultValue() === undefined &&
-          (field.type.typeName.startsWith('union') &&
-            (field.type as avsc.types.UnwrappedUnionType).types.some((branch) => branch.typeName === 'null')),
+          field.type.typeName.startsWith('union') &&
+          (field.type as avsc.types.UnwrappedUnionType).types.some((branch) => branch.typeName === 'null'),
       }))
       return (value, path) => {
         if (!isPlainObject(value)) return value
@@ -200,7 +201,8 @@ function fromJsonOf(type: avsc.Type, build: (t: avsc.Type) => FromJson): FromJso
     }
     case 'union:wrapped': {
       const branches = new Map<string, FromJson>()
-      for (const branch of (type as avsc.types.WrappedUnionType).types) branches.set(branch.branchName as string, build(branch))
+      for (const branch of (type as avsc.types.WrappedUnionType).types)
+        branches.set(branch.branchName as string, build(branch))
       return (value, path) => {
         if (value === null) return null
         const keys = isPlainObject(value) ? Object.keys(value) : []
