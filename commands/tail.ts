@@ -74,6 +74,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         filter: { keys: flags.key, types: flags.type, where: flags.where },
         limit: flags.limit,
         decode: await runtime.decoder(),
+        schemaOf: await runtime.schemaOf(),
         onRecord: (record) => this.out.data(formatRecord(record, flags.format, this.out.paint)),
         drained: () => this.out.drained(),
         signal: stop.signal,

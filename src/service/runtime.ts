@@ -3,6 +3,8 @@
  * codecs (Avro schema topics fed through the same reader) and its envelope decoder. Nothing here
  * connects until first used; `close` releases whatever was opened.
  */
+
+import type { WriterSchema } from '../codecs/codec.js'
 import { loadingSchemas } from '../codecs/codec-errors.js'
 import { createServiceCodecs, type ServiceCodecs } from '../codecs/create-codec.js'
 import { RegistryClient } from '../codecs/registry-client.js'
@@ -33,6 +35,8 @@ export interface ServiceRuntime {
    * schema must be loaded first (registry, schema topic), then a promise.
    */
   decoder(): Promise<RecordDecoder>
+  /** The writer schema a record's value names, when the value codec has schemas. */
+  schemaOf(): Promise<(record: KafkaRecord) => WriterSchema | undefined>
   /** Key and value without the envelope (snapshot topics), loading schemas the same way. */
   snapshotDecoder(): Promise<SnapshotDecoder>
   close(): Promise<void>
@@ -105,6 +109,10 @@ export function openRuntime(
     },
     codecs: getCodecs,
     decoder: async () => loadingSchemas(createEnvelopeDecoder(service, await getCodecs())),
+    schemaOf: async () => {
+      const { value } = await getCodecs()
+      return (record) => (record.value === null ? undefined : value.schemaOf?.(record.value, record))
+    },
     snapshotDecoder: async () => codecSnapshotDecoder(await getCodecs()),
     close: async () => {
       await reader?.close()

@@ -23,6 +23,8 @@ export interface TailRequest {
   limit?: number
   /** Synchronous except when a schema must be loaded first (then a promise). */
   decode: (record: KafkaRecord) => DecodedEvent | Promise<DecodedEvent>
+  /** The writer schema a record's value names (shown as `schema`), when its codec has schemas. */
+  schemaOf?: (record: KafkaRecord) => ShownRecord['schema']
   onRecord: (record: ShownRecord) => void
   /** After each batch: a promise while the output is backed up, to wait for it. */
   drained?: () => Promise<void> | undefined
@@ -67,6 +69,8 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
         }
         if (shownRecord === undefined) continue
         if (shownRecord.error !== undefined) undecodable++
+        const schema = request.schemaOf?.(record)
+        if (schema) shownRecord.schema = schema
         request.onRecord(shownRecord)
         shown++
         if (request.limit !== undefined && shown >= request.limit) {

@@ -192,7 +192,10 @@ function topLevelMessages(text: string): string[] {
 function decodeMessage(type: protobuf.Type, bytes: Buffer, start: number, options: MappingOptions): unknown {
   let message: protobuf.Message
   try {
-    message = type.decode(bytes.subarray(start))
+    const reader = protobuf.Reader.create(bytes.subarray(start))
+    // Unknown fields (a newer writer's) are kept on the message, and shown: see json-mapping.ts.
+    reader.discardUnknown = false
+    message = type.decode(reader)
   } catch (error) {
     throw new DecodeError(`not a valid ${type.fullName.slice(1)} message: ${(error as Error).message}`, {
       code: 'PROTOBUF_INVALID',
