@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { onErrorFlag } from '../src/cli/flags.js'
+import { codecFlags, onErrorFlag } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { confirmAction } from '../src/prompts/schema-prompts.js'
 import { type RebuildPlan, type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
@@ -20,6 +20,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
   static override enableJsonFlag = true
   static override args = { projection: Args.string({ description: 'Projection to rebuild (default: the only one).' }) }
   static override flags = {
+    ...codecFlags,
     'dry-run': Flags.boolean({ summary: 'Print the plan; change nothing.' }),
     yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
     'keep-old': Flags.boolean({ summary: 'Keep the replaced table (renamed <table>__es_old_<time>).' }),

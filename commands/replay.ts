@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
 import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
 import { describeReach } from '../src/render/summary.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
@@ -18,6 +18,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
   ]
   static override enableJsonFlag = true
   static override flags = {
+    ...codecFlags,
     'from-beginning': Flags.boolean({ summary: 'Start at offset 0 and discard stored state.' }),
     projection: Flags.string({ char: 'p', summary: 'Projection of the service (its reducer and topics).' }),
     reducer: Flags.string({

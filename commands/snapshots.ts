@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { topicFlag } from '../src/cli/flags.js'
+import { codecFlags, topicFlag } from '../src/cli/flags.js'
 import { renderTable } from '../src/render/table.js'
 import { resolveTopics } from '../src/service/resolve.js'
 import { openRuntime } from '../src/service/runtime.js'
@@ -19,6 +19,7 @@ export default class Snapshots extends EsCommand<SnapshotResult> {
   static override enableJsonFlag = true
   static override args = { aggregateId: Args.string({ description: 'Only this key.' }) }
   static override flags = {
+    ...codecFlags,
     history: Flags.boolean({ summary: 'Every version of the key still in the log (tombstones included).' }),
     topic: topicFlag,
   }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
+import { codecFlags, formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { formatRecord } from '../src/render/records.js'
 import { describeReach } from '../src/render/summary.js'
@@ -23,6 +23,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
     stream: Args.string({ description: 'commands, events, snapshots, or a topic name (default: events)' }),
   }
   static override flags = {
+    ...codecFlags,
     topic: topicFlag,
     from: fromFlag(),
     'from-beginning': Flags.boolean({ summary: 'Shorthand for --from beginning.', exclusive: ['from'] }),

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/load.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { EsError, ExitCode, InternalError, UsageError } from '../errors.js'
 import { createOutput, type Output } from '../render/output.js'
+import { applyCodecFlags, type CodecFlagValues } from './flags.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: mirrors oclif's own FlagOutput/ArgOutput, which it does not export
 type FlagOutput = { [name: string]: any }
@@ -65,12 +66,17 @@ export abstract class EsCommand<Result> extends Command {
 
   /** The resolved configuration (config file, environment, global flags), loaded once. */
   protected async settings(): Promise<ResolvedConfig> {
-    this.resolvedConfig ??= await loadConfig({
-      configPath: this.globalFlags?.config,
-      brokers: this.globalFlags?.brokers,
-      cwd: process.cwd(),
-      env: process.env,
-    })
+    this.resolvedConfig ??= applyCodecFlags(
+      await loadConfig({
+        configPath: this.globalFlags?.config,
+        brokers: this.globalFlags?.brokers,
+        cwd: process.cwd(),
+        env: process.env,
+      }),
+      this.globalFlags?.service,
+      // The codec flags (src/cli/flags.ts) of commands that read or write a topic.
+      this.globalFlags as unknown as CodecFlagValues,
+    )
     return this.resolvedConfig
   }
 

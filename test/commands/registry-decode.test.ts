@@ -103,4 +103,184 @@ describe('Confluent Avro whose schema only the registry has', () => {
     assert.equal(run.code, 0, run.stderr)
     assert.equal((JSON.parse(run.stdout) as { events: number }).events, 3)
   })
+
+  it('ad hoc, without a config: --value-codec avro-confluent --registry <url>', async () => {
+    const run = await runEs([
+      'tail',
+      '--topic',
+      topic,
+      '--brokers',
+      brokers,
+      '--value-codec',
+      'avro-confluent',
+      '--registry',
+      registry.url,
+      '-e',
+      '-o',
+      'ndjson',
+    ])
+    assert.equal(run.code, 0, run.stderr)
+    const lines = ndjsonLines(run.stdout)
+    assert.deepEqual(lines[0].value, { type: 'BalanceSet', balance: 10 })
+    assert.deepEqual(lines[0].schema, { name: 'bank.Balance', id: 7 })
+  })
+})
+
+describe('registry authentication and write-side errors', () => {
+  const topic = uniqueTopic('es-registry-auth')
+  const secret = 's3cr3t-Pa55'
+  let basic: FakeRegistry
+  let bearer: FakeRegistry
+  let dir: string
+
+  before(async () => {
+    basic = await startFakeRegistry({ credentials: { username: 'ops', password: secret } })
+    bearer = await startFakeRegistry({ token: secret })
+    for (const registry of [basic, bearer]) registry.schemas.set(7, { schema: JSON.stringify(schema) })
+    const type = avro.Type.forSchema(schema as avro.Schema)
+    const header = Buffer.alloc(5)
+    header.writeUInt32BE(7, 1)
+    await createTopic(topic)
+    const producer = testKafka().producer()
+    await producer.connect()
+    await producer.send({
+      topic,
+      messages: [{ key: 'acc-1', value: Buffer.concat([header, type.toBuffer({ type: 'BalanceSet', balance: 1 })]) }],
+    })
+    await producer.disconnect()
+    dir = await tempDir('es-registry-auth-')
+  })
+  after(async () => {
+    await basic.close()
+    await bearer.close()
+  })
+
+  const withUser = (registry: FakeRegistry, password: string) =>
+    registry.url.replace('http://', `http://ops:${password}@`)
+  const tailWith = (url: string, extra: string[] = []) =>
+    runEs([
+      'tail',
+      '--topic',
+      topic,
+      '--brokers',
+      brokers,
+      '--value-codec',
+      'avro-confluent',
+      '--registry',
+      url,
+      '-e',
+      '-o',
+      'ndjson',
+      ...extra,
+    ])
+
+  it('credentials in the registry URL become basic authentication', async () => {
+    const run = await tailWith(withUser(basic, secret), ['--verbose'])
+    assert.equal(run.code, 0, run.stderr)
+    assert.deepEqual(ndjsonLines(run.stdout)[0].value, { type: 'BalanceSet', balance: 1 })
+    assert.ok(!run.stderr.includes(secret), 'no secret in --verbose lines')
+  })
+
+  it('a wrong password exits 4 naming the registry, never the secret (also under --json)', async () => {
+    const wrong = `${secret}-wrong`
+    for (const run of [
+      await runEs([
+        'replay',
+        '--topic',
+        topic,
+        '--brokers',
+        brokers,
+        '--value-codec',
+        'avro-confluent',
+        '--registry',
+        withUser(basic, wrong),
+        '--reducer',
+        'count',
+        '--from-beginning',
+        '--json',
+        '--verbose',
+      ]),
+    ]) {
+      assert.equal(run.code, 4, run.stderr)
+      assert.match(
+        run.stderr,
+        /schema registry http:\/\/127\.0\.0\.1:\d+ refused the credentials \(HTTP 401\) for schema id 7: error 401 Unauthorized/,
+      )
+      for (const text of [run.stdout, run.stderr]) {
+        assert.ok(!text.includes(wrong), 'no password in the output')
+        assert.ok(!text.includes(Buffer.from(`ops:${wrong}`).toString('base64')), 'no credentials in base64')
+      }
+    }
+  })
+
+  it('a bearer token from the config authenticates', async () => {
+    const config = join(dir, 'bearer.yaml')
+    await writeFile(
+      config,
+      [
+        `brokers: ${brokers}`,
+        'schemaRegistry:',
+        `  url: ${bearer.url}`,
+        '  token: ${REG_TOKEN}',
+        'services:',
+        '  bank:',
+        `    streams: { events: ${topic} }`,
+        '    codec: { key: string, value: avro-confluent }',
+        '',
+      ].join('\n'),
+    )
+    const run = await runEs(['tail', '--config', config, '-e', '-o', 'ndjson'], { env: { REG_TOKEN: secret } })
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(ndjsonLines(run.stdout).length, 1)
+    const refused = await runEs(['tail', '--config', config, '-e', '-o', 'ndjson'], { env: { REG_TOKEN: 'nope' } })
+    assert.match(refused.stdout + refused.stderr, /refused the credentials/)
+  })
+
+  it('send-command registers under the topic subject once, and autoRegister: false exits 3 naming the subject', async () => {
+    const schemaFile = join(dir, 'Cmd.avsc')
+    await writeFile(
+      schemaFile,
+      JSON.stringify({
+        type: 'record',
+        name: 'Deposit',
+        namespace: 'bank',
+        fields: [
+          { name: 'type', type: 'string' },
+          { name: 'id', type: 'string' },
+          { name: 'amount', type: 'int' },
+        ],
+      }),
+    )
+    const commands = uniqueTopic('es-registry-cmd')
+    await createTopic(commands)
+    const write = async (autoRegister: boolean, data: string) => {
+      const config = join(dir, `send-${autoRegister}.yaml`)
+      await writeFile(
+        config,
+        [
+          `brokers: ${brokers}`,
+          `schemaRegistry: ${withUser(basic, secret)}`,
+          'services:',
+          '  bank:',
+          `    streams: { commands: ${commands} }`,
+          `    codec: { key: string, value: { type: avro-confluent, schema: ${schemaFile}, autoRegister: ${autoRegister} } }`,
+          '    envelope: { type: $.type, id: $.id, payload: $, timestamp: none, version: none, causationId: none }',
+          '',
+        ].join('\n'),
+      )
+      return runEs(['send-command', 'Deposit', '--config', config, '--key', 'acc-1', '--data', data, '--json'])
+    }
+    const refused = await write(false, '{"amount":1}')
+    assert.equal(refused.code, 3, refused.stderr)
+    assert.match(refused.stderr, new RegExp(`subject ${commands}-value`))
+    const sent = await write(true, '{"amount":1}')
+    assert.equal(sent.code, 0, sent.stderr)
+    assert.deepEqual(basic.subjects.get(`${commands}-value`)?.length, 1)
+    const again = await write(true, '{"amount":2}')
+    assert.equal(again.code, 0, again.stderr)
+    assert.deepEqual(basic.subjects.get(`${commands}-value`)?.length, 1)
+    const invalid = await write(true, '{"amount":"x"}')
+    assert.equal(invalid.code, 5, invalid.stderr)
+    assert.match(invalid.stderr, /\$\.amount: expected int/)
+  })
 })
