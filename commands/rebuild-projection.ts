@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { codecFlags, onErrorFlag } from '../src/cli/flags.js'
-import { UsageError } from '../src/errors.js'
-import { confirmAction } from '../src/prompts/schema-prompts.js'
+import { codecFlags, onErrorFlag, writeFlags } from '../src/cli/flags.js'
+import { confirm, ensureConfirmable } from '../src/prompts/confirm.js'
 import { type RebuildPlan, type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
 import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
 import { describeReach } from '../src/render/summary.js'
@@ -22,7 +21,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
   static override flags = {
     ...codecFlags,
     'dry-run': Flags.boolean({ summary: 'Print the plan; change nothing.' }),
-    yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation.' }),
+    ...writeFlags,
     'keep-old': Flags.boolean({ summary: 'Keep the replaced table (renamed <table>__es_old_<time>).' }),
     rollback: Flags.boolean({
       summary: 'Put back the table kept by the last --keep-old rebuild (the current one is kept in turn).',
@@ -36,19 +35,23 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
 
   async run(): Promise<RebuildResult> {
     const { args, flags } = await this.parse(RebuildProjection)
-    const ask = !flags.yes && !flags['dry-run']
-    if (ask && (this.jsonEnabled() || !(process.stdin.isTTY && process.stderr.isTTY))) {
-      throw new UsageError(
-        'rebuild-projection replaces a read model: confirm with --yes (no prompt without a terminal, or under --json)',
-        {
-          code: 'CONFIRMATION_NEEDED',
-          suggestion: 'run it with --dry-run first to see the plan',
-        },
-      )
+    const confirmation = {
+      action: 'rebuild-projection replaces a read model',
+      question: flags.rollback
+        ? 'Put the kept table back in place of the live one?'
+        : `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`,
+      yes: flags.yes,
+      json: this.jsonEnabled(),
+      suggestion: 'run it with --dry-run first to see the plan',
     }
-    const question = flags.rollback
-      ? 'Put the kept table back in place of the live one?'
-      : `Replace ${flags['keep-old'] ? '(keeping the old table) ' : ''}the read model?`
+    if (!flags['dry-run']) {
+      const target = args.projection ? `projection ${args.projection}` : 'the projection'
+      await this.guardWrite(
+        `${flags.rollback ? 'roll back' : 'rebuild'} ${target}${flags['handoff-group'] ? ` and move group ${flags['handoff-group']}'s offsets` : ''}`,
+        flags,
+      )
+      ensureConfirmable(confirmation)
+    }
     const progress = createProgress(this.out, 'events')
     const result = await rebuildProjection({
       config: await this.settings(),
@@ -64,7 +67,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
         if (flags['dry-run']) this.out.data(text)
         else this.out.info(text)
       },
-      confirm: ask ? () => confirmAction('', question, false) : undefined,
+      confirm: flags['dry-run'] || flags.yes ? undefined : () => confirm(confirmation),
       onError: flags['on-error'],
       onProgress: (p) => progress.update(p),
       onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),

@@ -20,7 +20,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
   static override flags = {
     ...codecFlags,
     'from-beginning': Flags.boolean({ summary: 'Start at offset 0 and discard stored state.' }),
-    projection: Flags.string({ char: 'p', summary: 'Projection of the service (its reducer and topics).' }),
+    projection: Flags.string({ summary: 'Projection of the service (its reducer and topics).' }),
     reducer: Flags.string({
       char: 'r',
       summary: 'Reducer module (.js/.ts) or built-in: latest, merge, count, collect.',

@@ -1,8 +1,9 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { codecFlags, timeoutFlag } from '../src/cli/flags.js'
+import { codecFlags, timeoutFlag, writeFlags } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
-import { confirmSend, promptPayload, requireTerminal } from '../src/prompts/schema-prompts.js'
+import { confirm } from '../src/prompts/confirm.js'
+import { promptPayload, requireTerminal } from '../src/prompts/schema-prompts.js'
 import { formatRecord } from '../src/render/records.js'
 import { readPayload } from '../src/send/payload.js'
 import { type SendResult, sendCommand } from '../src/send/send-command.js'
@@ -27,9 +28,13 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
   }
   static override flags = {
     ...codecFlags,
-    data: Flags.string({ char: 'd', summary: 'The payload as JSON text.' }),
+    data: Flags.string({ char: 'd', summary: 'The payload as JSON text.', exclusive: ['data-file'] }),
     'data-file': Flags.string({ summary: 'Read the payload from a file, or - for stdin.' }),
-    interactive: Flags.boolean({ char: 'i', summary: "Ask for each field of the command's JSON Schema." }),
+    interactive: Flags.boolean({
+      char: 'i',
+      summary: "Ask for each field of the command's JSON Schema.",
+      exclusive: ['data', 'data-file'],
+    }),
     key: Flags.string({ char: 'k', summary: 'Record key (the aggregate id for most services).' }),
     header: Flags.string({
       char: 'H',
@@ -45,19 +50,22 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
     'dry-run': Flags.boolean({ summary: 'Print the exact record (key, headers, value) and produce nothing.' }),
     wait: Flags.boolean({ char: 'w', summary: 'Wait for the events the command caused and judge the outcome.' }),
     timeout: timeoutFlag({ default: 10_000, summary: 'With --wait: how long to wait for events (500ms, 10s, 2m).' }),
-    topic: Flags.string({ summary: 'Topic to send to (zero-config use, or another commands topic).', multiple: false }),
+    topic: Flags.string({
+      char: 't',
+      summary: 'Topic to send to (zero-config use, or another commands topic).',
+      multiple: false,
+    }),
+    ...writeFlags,
   }
 
   async run(): Promise<SendResult> {
     const { args, flags } = await this.parse(SendCommand)
     const headers = parseHeaders(flags.header ?? [])
-    const given = flags.data !== undefined || flags['data-file'] !== undefined
-    if (flags.interactive && given)
-      throw new UsageError('--interactive excludes --data and --data-file', { code: 'USAGE' })
     if (flags.interactive) {
-      if (this.jsonEnabled()) throw new UsageError('--interactive cannot be combined with --json', { code: 'USAGE' })
+      if (this.jsonEnabled()) throw new UsageError('--interactive and --json exclude each other', { code: 'USAGE' })
       requireTerminal()
     }
+    if (!flags['dry-run']) await this.guardWrite(`send ${args.type}`, flags)
     const payload = flags.interactive
       ? (schema: object | undefined) => promptPayload(schema)
       : await readPayload({ data: flags.data, dataFile: flags['data-file'], readStdin })
@@ -74,9 +82,13 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
       dryRun: flags['dry-run'],
       confirm: flags.interactive
         ? (record) =>
-            confirmSend(
-              `topic ${record.topic}\nkey ${record.key}\nheaders ${JSON.stringify(record.headers)}\nvalue ${record.value}`,
-            )
+            confirm({
+              summary: `topic ${record.topic}\nkey ${record.key}\nheaders ${JSON.stringify(record.headers)}\nvalue ${record.value}`,
+              question: 'Send this command?',
+              action: 'sending a command',
+              byDefault: true,
+              yes: flags.yes,
+            })
         : undefined,
       wait: flags.wait
         ? {

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
 import { codecFlags, formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
-import { UsageError } from '../src/errors.js'
+import { checkRange } from '../src/kafka/offset-spec.js'
 import { formatRecord } from '../src/render/records.js'
 import { describeReach } from '../src/render/summary.js'
 import { resolveTopics } from '../src/service/resolve.js'
@@ -33,7 +33,11 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
       summary: 'Stop at the ends fixed at start (--until end).',
       exclusive: ['until'],
     }),
-    follow: Flags.boolean({ char: 'f', summary: 'Keep following the log (the default without --until).' }),
+    follow: Flags.boolean({
+      char: 'f',
+      summary: 'Keep following the log (the default without --until).',
+      exclusive: ['until', 'until-end'],
+    }),
     partition: partitionFlag,
     key: Flags.string({
       char: 'k',
@@ -42,7 +46,6 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
       multipleNonGreedy: true,
     }),
     type: Flags.string({
-      char: 't',
       summary: 'Only events of this type (repeatable).',
       multiple: true,
       multipleNonGreedy: true,
@@ -55,15 +58,13 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
   async run(): Promise<TailSummary> {
     const { args, flags } = await this.parse(Tail)
     const until = flags['until-end'] ? ({ kind: 'end' } as const) : flags.until
-    if (flags.follow && until) throw new UsageError('--follow and --until/-e exclude each other', { code: 'USAGE' })
+    checkRange(flags.from, flags.until)
     const from = flags['from-beginning']
       ? ({ kind: 'beginning' } as const)
       : (flags.from ?? { kind: until ? 'beginning' : 'end' })
     const runtime = openRuntime(await this.settings(), this.serviceFlag, { debug: (line) => this.out.debug(line) })
-    const stop = new AbortController()
-    const onSignal = () => stop.abort()
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
+    // Ctrl-C ends a follow with exit 0, as kcat's does; a second one exits 130 at once.
+    const interruption = this.interruption()
     try {
       const topics = resolveTopics(runtime.service, args.stream, flags.topic, 'events')
       const summary = await runTail({
@@ -78,11 +79,17 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         schemaOf: await runtime.schemaOf(),
         onRecord: (record) => this.out.data(formatRecord(record, flags.format, this.out.paint)),
         drained: () => this.out.drained(),
-        signal: stop.signal,
+        signal: interruption.signal,
       })
       if (summary.hiddenUndecodable > 0) {
         this.out.warn(
           `${summary.hiddenUndecodable} undecodable records were not shown: --type/--where cannot judge them (run without those filters to see them)`,
+        )
+      }
+      for (const notice of summary.notices) {
+        const fields = notice.fields.length ? notice.fields.join(', ') : '(none)'
+        this.out.warn(
+          `${notice.filter} matched nothing: no record read has ${notice.missing}; ${notice.under ? `fields seen under ${notice.under}` : 'top-level fields seen'}: ${fields}`,
         )
       }
       if (until) {
@@ -92,8 +99,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
       }
       return summary
     } finally {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      interruption.release()
       await runtime.close()
     }
   }

@@ -5,9 +5,11 @@
  * stale version, one for an overdraft), tail the events, replay them into state, show the
  * snapshots topic, diff the replayed state against the read model (then change a row behind the
  * projector's back, diff again, and rebuild the read model from the events). The broker keeps running afterwards for you to try commands;
- * the service processes are stopped.
+ * the service processes are stopped, and `npm run demo:serve` runs them again on the demo's read
+ * model (in the foreground: Ctrl-C stops them), so that `es send-command … --wait` has a service.
  *
  *   npm run demo                  # broker on 127.0.0.1:9092 (ES_DEMO_PORT to change)
+ *   npm run demo:serve            # the sample service on that broker and the demo's read model
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -30,6 +32,7 @@ const env = { ...process.env, ES_BROKERS: brokers, ES_CONFIG: config }
 function writeDemoConfig(): void {
   const source = join(root, 'examples/bank/es.config.yaml')
   const document = parse(readFileSync(source, 'utf8'))
+  document.brokers = brokers
   const accounts = document.services.bank.projections.accounts
   accounts.reducer = join(root, 'examples/bank/reducer.js')
   accounts.readModel.file = readModel
@@ -92,9 +95,9 @@ async function main(): Promise<void> {
   banner('the sample bank service: command handler and projector (SQLite read model)')
   const handler = startService('command-handler', ['--brokers', brokers])
   const projector = startService('projector', ['--brokers', brokers, '--read-model', `sqlite:${readModel}`])
+  const account = `acc-${randomBytes(3).toString('hex')}`
   try {
     await Promise.all([handler.ready, projector.ready])
-    const account = `acc-${randomBytes(3).toString('hex')}`
     banner(`send commands to ${account} and wait for the events they cause`)
     es([
       'send-command',
@@ -184,14 +187,37 @@ async function main(): Promise<void> {
 
     banner("the projector's consumer group: committed offsets against the log, and a reset's dry run")
     es(['checkpoints', 'bank-projector'])
-    es(['checkpoints', 'bank-projector', '--reset-to', 'beginning'])
+    es(['checkpoints', 'bank-projector', '--reset-to', 'beginning', '--dry-run'])
   } finally {
     await Promise.all([stopService(handler.child), stopService(projector.child)])
   }
   banner('done')
   process.stderr.write(
-    `The broker keeps running on ${brokers}. Try:\n  export ES_CONFIG=${config}\n  node bin/run.js tail events --from-beginning -e\n  node bin/run.js snapshots\n  node bin/run.js diff accounts\n  node bin/run.js local stop${port === 9092 ? '' : ` --port ${port}`}\n`,
+    `The broker keeps running on ${brokers}; the sample service was stopped. Try:\n  npm run demo:serve              # the service again, on the demo's read model (Ctrl-C stops it)\n  export ES_CONFIG=${config}\n  node bin/run.js send-command DepositFunds --key ${account} --data '{"amount":10}' --wait\n  node bin/run.js tail events --from-beginning -e\n  node bin/run.js snapshots\n  node bin/run.js diff accounts\n  node bin/run.js local stop${port === 9092 ? '' : ` --port ${port}`}\n`,
   )
+}
+
+/**
+ * `npm run demo:serve`: the command handler and the projector on the demo's broker and read model,
+ * until Ctrl-C (or SIGTERM) stops them. The projector resumes from the offsets in its read model.
+ */
+async function serve(): Promise<void> {
+  mkdirSync(work, { recursive: true })
+  writeDemoConfig()
+  const handler = startService('command-handler', ['--brokers', brokers])
+  const projector = startService('projector', ['--brokers', brokers, '--read-model', `sqlite:${readModel}`])
+  try {
+    await Promise.all([handler.ready, projector.ready])
+    process.stderr.write(
+      `serving the sample bank service on ${brokers} (read model ${readModel}); Ctrl-C stops it\n  export ES_CONFIG=${config}\n`,
+    )
+    await new Promise((resolve) => {
+      process.once('SIGINT', resolve)
+      process.once('SIGTERM', resolve)
+    })
+  } finally {
+    await Promise.all([stopService(handler.child), stopService(projector.child)])
+  }
 }
 
 /** The projector commits rows asynchronously; wait (bounded) until the account's shows `balance`. */
@@ -221,7 +247,7 @@ function waitForSnapshot(account: string): void {
   }
 }
 
-main().catch((error) => {
+;(process.argv[2] === 'serve' ? serve() : main()).catch((error) => {
   process.stderr.write(`demo failed: ${(error as Error).message}\n`)
   process.exit(1)
 })

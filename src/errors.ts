@@ -13,6 +13,7 @@ export const ExitCode = {
   invalidData: 5,
   notFound: 6,
   internal: 70,
+  interrupted: 130,
 } as const
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
@@ -32,9 +33,12 @@ export abstract class EsError extends Error {
   readonly code: string
   readonly suggestion?: string
   readonly where?: Record<string, unknown>
+  /** The one-line message as made (oclif rewrites `message` of errors thrown inside its parser). */
+  readonly line: string
 
   constructor(message: string, details: ErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause })
+    this.line = message
     this.name = new.target.name
     this.code = details.code
     this.suggestion = details.suggestion
@@ -80,6 +84,16 @@ export class InvalidDataError extends EsError {
 /** Exit 6: a key, topic or group that does not exist. */
 export class NotFoundError extends EsError {
   readonly exitCode = ExitCode.notFound
+}
+
+/** Exit 130: interrupted by the operator (Ctrl-C, also at a prompt); ends quietly. */
+export class InterruptedError extends EsError {
+  readonly exitCode = ExitCode.interrupted
+}
+
+/** Exit 0, said on stderr: the operator answered no at a confirmation; nothing was changed. */
+export class CancelledError extends EsError {
+  readonly exitCode = ExitCode.ok
 }
 
 /** Exit 70: a bug. */

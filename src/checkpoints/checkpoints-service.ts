@@ -13,13 +13,15 @@ import { assessCheckpoints, type CheckpointRow, planReset, type ResetRow, UNSAFE
 
 export interface CheckpointsRequest {
   connection: KafkaConnection
-  reader: Pick<LogReader, 'resolveRanges' | 'read' | 'watermarks'>
+  reader: Pick<LogReader, 'resolveRanges' | 'read' | 'watermarks' | 'partitions'>
   group: string
   /** Only these topics; default every topic the group has committed offsets for. */
   topics?: string[]
-  /** Move the committed offsets here (dry run unless `execute`). */
+  /** Move the committed offsets here (dry run unless `execute`, or `confirm` says yes). */
   resetTo?: StartSpec
   execute?: boolean
+  /** Shown the report with the reset planned (not applied); true applies it. */
+  confirm?: (report: CheckpointsReport) => Promise<boolean>
 }
 
 export interface CheckpointsReport {
@@ -48,6 +50,8 @@ export async function checkpoints(
 }
 
 export async function inspectCheckpoints(request: CheckpointsRequest): Promise<CheckpointsReport> {
+  // A topic named with --topic must exist (near matches otherwise), before asking the group about it.
+  for (const topic of request.topics ?? []) await request.reader.partitions(topic)
   const group = await describeGroupOffsets(request.connection, request.group, request.topics)
   const topics = request.topics ?? [...new Set(group.committed.map((c) => c.topic))].sort()
   if (topics.length === 0) {
@@ -81,11 +85,25 @@ export async function inspectCheckpoints(request: CheckpointsRequest): Promise<C
     })),
     unsafe: rows.some((r) => UNSAFE.has(r.status)),
   }
-  if (request.resetTo) report.reset = await reset(request, group, topics)
+  if (request.resetTo) {
+    report.reset = await planned(request, group, topics)
+    if (request.execute || (await request.confirm?.(report))) {
+      // Kafka's rule, checked again now: the operator may have taken a while to answer.
+      const current = await describeGroupOffsets(request.connection, request.group, topics)
+      if (current.members > 0) throw groupHasMembers(current)
+      await setGroupOffsets(
+        request.connection,
+        request.group,
+        report.reset.rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target })),
+      )
+      report.reset.executed = true
+    }
+  }
   return report
 }
 
-async function reset(
+/** The reset of the committed offsets to `resetTo`, per partition, with the time span each move covers. */
+async function planned(
   request: CheckpointsRequest,
   group: GroupOffsets,
   topics: string[],
@@ -107,14 +125,7 @@ async function reset(
     if (r.replayed === null || r.replayed === 0) return r
     return { ...r, ...timeOf(times, r, low(r), 'from'), ...timeOf(times, r, high(r) - 1, 'until') }
   })
-  if (!request.execute) return { rows, executed: false }
-  if (group.members > 0) throw groupHasMembers(group)
-  await setGroupOffsets(
-    request.connection,
-    request.group,
-    rows.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target })),
-  )
-  return { rows, executed: true }
+  return { rows, executed: false }
 }
 
 function timeOf(

@@ -5,10 +5,13 @@
  */
 import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig } from '../config/load.js'
+import { readOnlyRefusal } from '../config/profiles.js'
 import type { ResolvedConfig } from '../config/types.js'
-import { EsError, ExitCode, InternalError, UsageError } from '../errors.js'
+import { CancelledError, EsError, InternalError, InterruptedError } from '../errors.js'
+import { confirm } from '../prompts/confirm.js'
 import { createOutput, type Output } from '../render/output.js'
 import { applyCodecFlags, type CodecFlagValues } from './flags.js'
+import { usageFromParse } from './parse-errors.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: mirrors oclif's own FlagOutput/ArgOutput, which it does not export
 type FlagOutput = { [name: string]: any }
@@ -19,14 +22,26 @@ export type GlobalFlags = Interfaces.InferredFlags<(typeof EsCommand)['baseFlags
 
 export abstract class EsCommand<Result> extends Command {
   static override baseFlags = {
+    profile: Flags.string({
+      summary: "The config's profile (cluster) to use (env ES_PROFILE; default the config's defaultProfile).",
+      helpGroup: 'GLOBAL',
+    }),
     config: Flags.string({
       summary: 'Config file (default ./es.config.{json,yaml,yml,js,mjs} if present).',
       env: 'ES_CONFIG',
       helpGroup: 'GLOBAL',
     }),
+    // ES_BROKERS and ES_PROFILE are read by the config loader, which names where a setting came from.
     brokers: Flags.string({
-      summary: 'Kafka bootstrap brokers, host:port[,host:port…].',
-      env: 'ES_BROKERS',
+      char: 'b',
+      summary: 'Kafka bootstrap brokers, host:port[,host:port…] (env ES_BROKERS).',
+      helpGroup: 'GLOBAL',
+    }),
+    'client-setting': Flags.string({
+      char: 'X',
+      summary: 'A Kafka client setting key=value, as kcat -X (security.protocol, sasl.*, ssl.*.location, client.id…).',
+      multiple: true,
+      multipleNonGreedy: true,
       helpGroup: 'GLOBAL',
     }),
     service: Flags.string({
@@ -54,30 +69,104 @@ export abstract class EsCommand<Result> extends Command {
   private resolvedConfig?: ResolvedConfig
   private cachedOutput?: Output
 
+  private interruptHandled = false
+
+  /** Ctrl-C ends a command with exit 130, quietly, unless it handles interruptions itself. */
+  override async init(): Promise<void> {
+    await super.init()
+    process.on('SIGINT', () => {
+      if (this.interruptHandled) {
+        this.interruptHandled = false // a second Ctrl-C does not wait
+        return
+      }
+      process.exit(130)
+    })
+  }
+
+  /**
+   * A signal aborted at the first Ctrl-C or SIGTERM, for a command that ends cleanly on its own
+   * terms (a follow ends with exit 0, as kcat's does); a second Ctrl-C exits 130 at once.
+   */
+  protected interruption(): { signal: AbortSignal; release: () => void } {
+    const stop = new AbortController()
+    const onSignal = () => stop.abort()
+    this.interruptHandled = true
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+    return {
+      signal: stop.signal,
+      release: () => {
+        this.interruptHandled = false
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+      },
+    }
+  }
+
   /** oclif's parse, recording the global flags so that config and output are resolved once. */
   protected override async parse<F extends FlagOutput, B extends FlagOutput, A extends ArgOutput>(
     options?: Interfaces.Input<F, B, A>,
     argv?: string[],
   ): Promise<Interfaces.ParserOutput<F, B, A>> {
-    const parsed = await super.parse(options, argv)
+    let parsed: Interfaces.ParserOutput<F, B, A>
+    try {
+      parsed = await super.parse(options, argv)
+    } catch (error) {
+      throw usageFromParse(error, (this.id ?? '').replace(/:/g, ' '))
+    }
     this.globalFlags = parsed.flags as unknown as GlobalFlags
     return parsed
   }
 
+  /** Whether `es profiles` and the like say which profile is in use themselves. */
+  protected showsProfile = false
+
   /** The resolved configuration (config file, environment, global flags), loaded once. */
   protected async settings(): Promise<ResolvedConfig> {
-    this.resolvedConfig ??= applyCodecFlags(
-      await loadConfig({
+    if (!this.resolvedConfig) {
+      this.resolvedConfig = await loadConfig({
         configPath: this.globalFlags?.config,
         brokers: this.globalFlags?.brokers,
+        profile: this.globalFlags?.profile,
+        clientSettings: this.globalFlags?.['client-setting'],
         cwd: process.cwd(),
         env: process.env,
-      }),
-      this.globalFlags?.service,
+      })
       // The codec flags (src/cli/flags.ts) of commands that read or write a topic.
-      this.globalFlags as unknown as CodecFlagValues,
-    )
+      this.resolvedConfig = applyCodecFlags(
+        this.resolvedConfig,
+        this.globalFlags?.service,
+        this.globalFlags as unknown as CodecFlagValues,
+      )
+      const profile = this.resolvedConfig.profile
+      // Nobody writes to production by accident: a profile other than the default says so.
+      if (profile && profile.chosenBy !== 'default' && !profile.isDefault && !this.showsProfile) {
+        const why = profile.chosenBy === 'flag' ? '--profile' : 'ES_PROFILE'
+        // Also under --json: stdout stays the document, and the line is on stderr.
+        process.stderr.write(`profile ${profile.name} (${why}${profile.readOnly ? ', read-only' : ''})\n`)
+      }
+    }
     return this.resolvedConfig
+  }
+
+  /**
+   * The one check before every write (send-command, rebuild-projection, a checkpoints reset,
+   * --handoff-group, produce): under a read-only profile it refuses (exit 3) unless --allow-write,
+   * and then asks on a terminal, naming the profile (--yes answers it in scripts).
+   */
+  protected async guardWrite(action: string, flags: { 'allow-write'?: boolean; yes?: boolean }): Promise<void> {
+    const config = await this.settings()
+    const refusal = readOnlyRefusal(config, action)
+    if (!refusal) return
+    if (!flags['allow-write']) throw refusal
+    const profile = config.profile!.name
+    const confirmed = await confirm({
+      question: `Profile ${profile} is read-only. ${action[0].toUpperCase()}${action.slice(1)} anyway?`,
+      action: `writing under the read-only profile ${profile}`,
+      yes: flags.yes,
+      json: this.jsonEnabled(),
+    })
+    if (!confirmed) throw new CancelledError('cancelled: nothing was changed', { code: 'CANCELLED' })
   }
 
   /** The service name chosen by `--service`, if any. */
@@ -99,6 +188,15 @@ export abstract class EsCommand<Result> extends Command {
     // `this.exit(n)` throws an ExitError that oclif must see.
     if (error.oclif?.exit !== undefined && error.constructor.name === 'ExitError') throw error
     const esError = toEsError(error)
+    if (esError instanceof InterruptedError) {
+      process.exitCode = esError.exitCode // Ctrl-C at a prompt: quietly
+      return
+    }
+    if (esError instanceof CancelledError) {
+      process.stderr.write(`${esError.message}\n`)
+      process.exitCode = esError.exitCode
+      return
+    }
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ error: esError.toJSON() })}\n`)
     }
@@ -111,31 +209,10 @@ export abstract class EsCommand<Result> extends Command {
   }
 }
 
-/** Maps anything thrown to an EsError: ours as they are, oclif's parse errors to usage (exit 2). */
+/** Maps anything thrown to an EsError: ours as they are, anything else is a bug (exit 70). */
 export function toEsError(error: unknown): EsError {
-  if (error instanceof EsError) {
-    // oclif rewrites the message of an error thrown by a flag's parse (--from, --where…) into
-    // "Parsing --flag \n\t<message>\nSee more help with --help": back to the one-line message.
-    const wrapped = /^Parsing --\S+ \n\t(.*)\nSee more help with --help$/s.exec(error.message)
-    if (wrapped) error.message = wrapped[1]
-    return error
-  }
-  const e = error as Error & { oclif?: { exit?: number }; code?: string }
-  if (
-    e?.oclif?.exit === ExitCode.usage ||
-    /^(Nonexistent flag|Unexpected argument|Expected|Missing required|Parsing --|The following error)/.test(
-      e?.message ?? '',
-    )
-  ) {
-    // oclif's parse errors span lines ("The following error occurred:", the error, "See more help…").
-    const message =
-      (e.message ?? String(e))
-        .split('\n')
-        .map((line) => line.trim())
-        .filter((line) => line && !/^The following errors? occurred:?$/.test(line) && !/^See more help/.test(line))
-        .join('; ') || 'invalid usage'
-    return new UsageError(message, { code: 'USAGE', suggestion: 'see --help' })
-  }
+  if (error instanceof EsError) return error
+  const e = error as Error | undefined
   return new InternalError(`internal error: ${e?.message ?? String(error)}`, {
     code: 'INTERNAL',
     suggestion: 'this is a bug: please report it with the --verbose output',

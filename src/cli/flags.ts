@@ -4,8 +4,9 @@
  */
 import { resolve } from 'node:path'
 import { Flags } from '@oclif/core'
-import { durationMs, selectService } from '../config/load.js'
+import { selectService } from '../config/load.js'
 import type { CodecSpec, ResolvedConfig } from '../config/types.js'
+import { durationForms, parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
 import {
   type EndSpec,
@@ -40,6 +41,7 @@ export const untilFlag = Flags.custom<EndSpec>({
 })
 
 export const topicFlag = Flags.string({
+  char: 't',
   summary: 'A topic to read instead of the service stream (repeatable; zero-config use).',
   // Repeat the flag for several values: oclif's greedy default would swallow a following argument
   // (`--topic t acc-42` would read topics t and acc-42).
@@ -48,6 +50,7 @@ export const topicFlag = Flags.string({
 })
 
 export const partitionFlag = Flags.integer({
+  char: 'p',
   summary: 'Only this partition (repeatable).',
   multiple: true,
   multipleNonGreedy: true,
@@ -71,15 +74,20 @@ export const formatFlag = Flags.custom<RecordFormat>({
   parse: async (input: string) => input as RecordFormat,
 })
 
+/** A flag's duration text → milliseconds; anything else is a usage error naming the flag. */
+export function parseFlagDuration(input: string, flag: string): number {
+  const ms = parseDuration(input)
+  if (ms !== undefined) return ms
+  throw new UsageError(`${flag} "${input}" is not a duration`, {
+    code: 'USAGE',
+    suggestion: `a duration is ${durationForms}`,
+    where: { flag, value: input },
+  })
+}
+
 export const timeoutFlag = Flags.custom<number>({
-  summary: 'How long to wait (500ms, 10s, 2m).',
-  parse: async (input: string) => {
-    try {
-      return durationMs(input, 0)
-    } catch {
-      throw new UsageError(`--timeout "${input}" is not a duration (e.g. 500ms, 10s, 2m)`, { code: 'USAGE' })
-    }
-  },
+  summary: 'How long to wait (500ms, 10s, 1.5m, 1h30m).',
+  parse: async (input: string) => parseFlagDuration(input, '--timeout'),
 })
 
 /** What to do with an undecodable event: `fail` (exit 5 at that record) or `skip` (count and list it). */
@@ -89,6 +97,17 @@ export const onErrorFlag = Flags.custom<'fail' | 'skip'>({
   default: 'fail',
   parse: async (input) => input as 'fail' | 'skip',
 })
+
+/**
+ * The flags of every command that writes: the one confirmation (`--yes`) and the way past a
+ * read-only profile (`--allow-write`, which asks; EsCommand.guardWrite).
+ */
+export const writeFlags = {
+  'allow-write': Flags.boolean({
+    summary: 'Write even under a read-only profile (asks for confirmation on a terminal; --yes in scripts).',
+  }),
+  yes: Flags.boolean({ char: 'y', summary: 'Do not ask for confirmation (scripts).' }),
+}
 
 export const cacheFlag = Flags.custom<CacheBound>({
   summary: 'With --state FILE: states kept in memory, a count (100k) or a size (64MB). Default 100k.',

@@ -5,46 +5,68 @@
  * zero-config (brokers from `--brokers` / `ES_BROKERS`, default `127.0.0.1:9092`).
  * Any string in the file may use `${VAR}` to read an environment variable (secrets stay out of
  * files); a missing variable is a configuration error naming the field.
+ *
+ * Order: read the file → interpolate `${VAR}` → validate against es.config.schema.json (every
+ * document, so nothing below re-checks shapes) → choose the profile → apply `ES_BROKERS`,
+ * `--brokers` and `-X` (validated by the same schema, errors naming the flag) → resolve paths and
+ * defaults.
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { dirname, extname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { parse as parseYaml } from 'yaml'
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import { durationForms, parseDuration } from '../duration.js'
 import { ConfigError, nearMatches } from '../errors.js'
+import { parseClientSettings } from './client-settings.js'
+import { type ConfigPath, interpolate, Provenance } from './interpolate.js'
+import { chooseProfile, deepMerge, profileConnection, profileServices } from './profiles.js'
 import {
+  type CodecDocument,
   type CodecSpec,
-  type CommandSpec,
+  type ConnectionDocument,
   defaultEnvelope,
-  type EnvelopeSpec,
   type KafkaConnection,
   type ProjectionSpec,
-  type ReadModelSpec,
   type ResolvedConfig,
   type SchemaRegistryConfig,
   type ServiceConfig,
+  type ServiceDocument,
   type StreamName,
+  type TlsOptions,
 } from './types.js'
+import { type ConfigSite, validateConfigDocument } from './validate.js'
 
 export interface LoadConfigInput {
   configPath?: string
+  /** `--brokers` (ES_BROKERS is read from `env`). */
   brokers?: string
+  /** `--profile` (ES_PROFILE is read from `env`). */
+  profile?: string
+  /** `-X key=value` client settings. */
+  clientSettings?: string[]
   cwd: string
   env: NodeJS.ProcessEnv
 }
 
 const CONFIG_NAMES = ['es.config.json', 'es.config.yaml', 'es.config.yml', 'es.config.js', 'es.config.mjs']
 export const DEFAULT_BROKERS = '127.0.0.1:9092'
+const BUILTIN_REDUCERS = ['latest', 'merge', 'count', 'collect']
 
 export async function loadConfig(input: LoadConfigInput): Promise<ResolvedConfig> {
   const file = input.configPath
     ? resolve(input.cwd, input.configPath)
     : CONFIG_NAMES.map((name) => resolve(input.cwd, name)).find((candidate) => existsSync(candidate))
-  const raw = file ? await readConfigFile(file) : {}
-  return resolveConfig(raw, { file, brokers: input.brokers, env: input.env })
+  const source = file ? await readConfigFile(file) : undefined
+  return resolveConfig(source?.document ?? {}, { ...input, file, locate: source?.locate })
 }
 
-async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+interface ConfigSource {
+  document: unknown
+  locate?: ConfigSite['locate']
+}
+
+async function readConfigFile(file: string): Promise<ConfigSource> {
   if (!existsSync(file)) {
     throw new ConfigError(`config file ${file} does not exist`, { code: 'CONFIG_NOT_FOUND', where: { file } })
   }
@@ -52,10 +74,25 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   try {
     if (extension === '.js' || extension === '.mjs') {
       const module = (await import(pathToFileURL(file).href)) as { default?: unknown }
-      return asObject(module.default ?? module, file, '')
+      return { document: module.default ?? module }
     }
     const text = await readFile(file, 'utf8')
-    return asObject(extension === '.json' ? JSON.parse(text) : parseYaml(text), file, '')
+    if (extension === '.json') return { document: JSON.parse(text), locate: (path, key) => locateIn(text, path, key) }
+    const lines = new LineCounter()
+    const parsed = parseDocument(text, { lineCounter: lines, prettyErrors: false })
+    const [problem] = parsed.errors
+    if (problem) {
+      const line = lines.linePos(problem.pos[0]).line
+      throw new ConfigError(`${file}${line ? `:${line}` : ''}: not valid YAML: ${problem.message.split('\n')[0]}`, {
+        code: 'CONFIG_INVALID',
+        where: { file, ...(line ? { line } : {}) },
+        // The classic: `{ password: ${KAFKA_PASSWORD} }` opens a flow mapping inside a flow mapping.
+        suggestion: /flow/i.test(problem.message)
+          ? `inside { … }, quote values holding \${VAR} or ": " (password: "\${KAFKA_PASSWORD}")`
+          : undefined,
+      })
+    }
+    return { document: parsed.toJS() ?? {}, locate: (path, key) => lineOf(parsed.contents, lines, path, key) }
   } catch (error) {
     if (error instanceof ConfigError) throw error
     throw new ConfigError(`cannot read config ${file}: ${(error as Error).message.split('\n')[0]}`, {
@@ -65,209 +102,182 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-interface ResolveContext {
+/** The line of a path in JSON text (JSON is YAML: parsed again only when an error needs a line). */
+function locateIn(text: string, path: ConfigPath, key: boolean): number | undefined {
+  const lines = new LineCounter()
+  const parsed = parseDocument(text, { lineCounter: lines })
+  return parsed.errors.length === 0 ? lineOf(parsed.contents, lines, path, key) : undefined
+}
+
+/** The 1-based line of the node at `path` (of its key when `key`), or of its nearest parent. */
+function lineOf(root: unknown, lines: LineCounter, path: ConfigPath, key: boolean): number | undefined {
+  let node = root as Node | null | undefined
+  let line = node?.range ? lines.linePos(node.range[0]).line : undefined
+  for (const [i, part] of path.entries()) {
+    let next: Node | null | undefined
+    let keyNode: Node | undefined
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(part))
+      keyNode = pair?.key as Node | undefined
+      next = pair?.value as Node | null | undefined
+    } else if (isSeq(node) && typeof part === 'number') {
+      next = node.items[part] as Node | undefined
+    }
+    const last = i === path.length - 1
+    const target = last && key && keyNode ? keyNode : (next ?? keyNode)
+    if (!target?.range) return line
+    line = lines.linePos(target.range[0]).line
+    node = next
+  }
+  return line
+}
+
+export interface ResolveContext {
   file?: string
+  locate?: ConfigSite['locate']
   brokers?: string
+  profile?: string
+  clientSettings?: string[]
+  cwd?: string
   env: NodeJS.ProcessEnv
 }
 
 /** Pure: turns a parsed config document into a ResolvedConfig (exported for unit tests). */
-export function resolveConfig(raw: Record<string, unknown>, context: ResolveContext): ResolvedConfig {
-  const file = context.file
-  const at = (path: string) => ({ file: file ?? '(no config file)', path })
-  const doc = interpolate(raw, context.env, file, '') as Record<string, unknown>
-  const baseDir = file ? dirname(file) : process.cwd()
-  const fromFile = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p))
-
-  const brokersValue = context.brokers ?? context.env.ES_BROKERS ?? doc.brokers ?? DEFAULT_BROKERS
-  const brokers = (Array.isArray(brokersValue) ? brokersValue.map(String) : String(brokersValue).split(','))
-    .map((b) => b.trim())
-    .filter(Boolean)
-  for (const broker of brokers) {
-    if (!/^[^:\s]+:\d+$/.test(broker)) {
-      throw new ConfigError(`broker address "${broker}" is not host:port`, {
-        code: 'CONFIG_INVALID',
-        where: at('brokers'),
-      })
-    }
+export function resolveConfig(raw: unknown, context: ResolveContext): ResolvedConfig {
+  const { file, env } = context
+  const provenance = new Provenance()
+  const site: ConfigSite = { file, locate: context.locate, provenance, cwd: context.cwd }
+  const document = interpolate(raw, env, file, provenance)
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    throw new ConfigError(`${file ?? 'the config'} must be a mapping of settings (brokers:, services:, …)`, {
+      code: 'CONFIG_INVALID',
+      where: { file },
+    })
   }
+  validateConfigDocument(document, site)
+  const profile = chooseProfile(document, { flag: context.profile, env: env.ES_PROFILE }, site)
+  const connection = withOverrides(profileConnection(document, profile, provenance), context, provenance)
+  if (provenance.originBelow([])) validateConfigDocument(connection, site)
+
+  const baseDir = file ? dirname(file) : (context.cwd ?? process.cwd())
+  const fromFile = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p))
+  const pem = (p: string) => (p.includes('-----BEGIN') ? p : fromFile(p))
 
   const kafka: KafkaConnection = {
-    brokers,
-    clientId: typeof doc.clientId === 'string' ? doc.clientId : 'es',
-    connectionTimeoutMs: durationMs(doc.connectionTimeout, 10_000, at('connectionTimeout')),
-    requestTimeoutMs: durationMs(doc.requestTimeout, 30_000, at('requestTimeout')),
+    brokers: brokerList(connection.brokers ?? DEFAULT_BROKERS),
+    clientId: connection.clientId ?? 'es',
+    connectionTimeoutMs: durationMs(connection.connectionTimeout, 10_000),
+    requestTimeoutMs: durationMs(connection.requestTimeout, 30_000),
   }
-  if (doc.ssl !== undefined) kafka.ssl = sslSpec(doc.ssl, fromFile)
-  if (doc.sasl !== undefined) {
-    const sasl = asObject(doc.sasl, file, 'sasl')
-    const mechanism = String(sasl.mechanism ?? '').toLowerCase()
-    if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism)) {
-      throw new ConfigError(`sasl.mechanism must be plain, scram-sha-256 or scram-sha-512 (got "${sasl.mechanism}")`, {
-        code: 'CONFIG_INVALID',
-        where: at('sasl.mechanism'),
-      })
-    }
-    kafka.sasl = {
-      mechanism: mechanism as 'plain',
-      username: String(sasl.username ?? ''),
-      password: String(sasl.password ?? ''),
-    }
+  if (connection.ssl !== undefined)
+    kafka.ssl = typeof connection.ssl === 'boolean' ? connection.ssl : tls(connection.ssl, pem)
+  if (connection.sasl !== undefined) {
+    const { mechanism, username, password } = connection.sasl
+    kafka.sasl = { mechanism: mechanism.toLowerCase() as 'plain', username, password }
   }
 
   const services: Record<string, ServiceConfig> = {}
-  const rawServices = doc.services === undefined ? {} : asObject(doc.services, file, 'services')
-  for (const [name, value] of Object.entries(rawServices)) {
-    services[name] = resolveService(name, asObject(value, file, `services.${name}`), fromFile, (p) =>
-      at(`services.${name}.${p}`),
-    )
+  for (const [name, service] of Object.entries(profileServices(document, profile, site))) {
+    services[name] = resolveService(name, service, fromFile)
   }
 
-  const config: ResolvedConfig = { kafka, services }
-  if (file) config.source = file
-  if (doc.schemaRegistry !== undefined) {
-    const registry = doc.schemaRegistry
-    config.schemaRegistry =
-      typeof registry === 'string'
-        ? { url: registry }
-        : (sslSpec(asObject(registry, file, 'schemaRegistry'), fromFile) as unknown as SchemaRegistryConfig)
+  const config: ResolvedConfig = {
+    kafka,
+    services,
+    profiles: Object.entries(document.profiles ?? {}).map(([name, p]) => ({
+      name,
+      brokers: brokerList(p.brokers ?? document.brokers ?? DEFAULT_BROKERS),
+      readOnly: p.readOnly === true,
+      ...(p.description ? { description: p.description } : {}),
+    })),
+    warnings: connection.warnings !== false,
+    provenance,
   }
+  if (file) config.source = file
+  if (profile) config.profile = profile
+  if (connection.schemaRegistry !== undefined) config.schemaRegistry = registry(connection.schemaRegistry, pem)
   return config
 }
 
-function resolveService(
-  name: string,
-  raw: Record<string, unknown>,
-  fromFile: (p: string) => string,
-  at: (path: string) => { file: string; path: string },
-): ServiceConfig {
-  const rawStreams = (raw.streams ?? {}) as Record<string, unknown>
+function brokerList(brokers: string | string[]): string[] {
+  return (Array.isArray(brokers) ? brokers : brokers.split(',')).map((b) => b.trim()).filter(Boolean)
+}
+
+/** `ES_BROKERS`, then `--brokers`, then each `-X` over the file's connection settings. */
+function withOverrides(
+  connection: ConnectionDocument,
+  context: ResolveContext,
+  provenance: Provenance,
+): ConnectionDocument {
+  let merged: Record<string, unknown> = { ...connection }
+  const set = (path: ConfigPath, value: unknown) => {
+    let patch: unknown = value
+    for (const part of [...path].reverse()) patch = { [part]: patch }
+    // A setting under ssl turns `ssl: true` into options; `security.protocol=SSL` keeps options.
+    if (path[0] === 'ssl' && path.length > 1 && typeof merged.ssl !== 'object') merged.ssl = {}
+    if (path[0] === 'ssl' && path.length === 1 && value === true && typeof merged.ssl === 'object') return
+    merged = deepMerge(merged, patch) as Record<string, unknown>
+  }
+  if (context.env.ES_BROKERS !== undefined && context.env.ES_BROKERS !== '') {
+    set(['brokers'], context.env.ES_BROKERS)
+    provenance.recordOrigin(['brokers'], { kind: 'env', variable: 'ES_BROKERS' })
+  }
+  if (context.brokers !== undefined) {
+    set(['brokers'], context.brokers)
+    provenance.recordOrigin(['brokers'], { kind: 'flag', flag: '--brokers' })
+  }
+  for (const setting of parseClientSettings(context.clientSettings ?? [], context.cwd ?? process.cwd())) {
+    set(setting.path, setting.value)
+    provenance.recordOrigin(setting.path, { kind: 'flag', flag: setting.flag })
+  }
+  return merged as ConnectionDocument
+}
+
+function resolveService(name: string, raw: ServiceDocument, fromFile: (p: string) => string): ServiceConfig {
+  const list = (value: string | string[]) => ([] as string[]).concat(value)
   const stream = (s: StreamName): string[] => {
-    const value = rawStreams[s]
-    if (value === undefined) return [`${name}.${s}`]
-    return Array.isArray(value) ? value.map(String) : [String(value)]
-  }
-  const rawCodec = (raw.codec ?? {}) as Record<string, unknown>
-  const codec = {
-    key: codecSpec(rawCodec.key ?? 'string', fromFile, at('codec.key')),
-    value: codecSpec(rawCodec.value ?? 'json', fromFile, at('codec.value')),
-  }
-  const envelope: EnvelopeSpec = { ...defaultEnvelope, ...((raw.envelope ?? {}) as Partial<EnvelopeSpec>) }
-  const commands: Record<string, CommandSpec> = {}
-  for (const [type, spec] of Object.entries((raw.commands ?? {}) as Record<string, unknown>)) {
-    commands[type] = (spec ?? {}) as CommandSpec
+    const value = raw.streams?.[s]
+    return value === undefined ? [`${name}.${s}`] : list(value)
   }
   const projections: Record<string, ProjectionSpec> = {}
-  for (const [projection, value] of Object.entries(
-    (raw.projections ?? {}) as Record<string, Record<string, unknown>>,
-  )) {
-    const reducer = String(value.reducer ?? 'latest')
-    const builtin = ['latest', 'merge', 'count', 'collect'].includes(reducer)
-    const source = value.source === undefined ? stream('events') : ([] as unknown[]).concat(value.source).map(String)
-    const spec: ProjectionSpec = { name: projection, reducer: builtin ? reducer : fromFile(reducer), source }
-    if (value.readModel !== undefined)
-      spec.readModel = readModelSpec(value.readModel, fromFile, at(`projections.${projection}.readModel`))
+  for (const [projection, value] of Object.entries(raw.projections ?? {})) {
+    const reducer = value.reducer ?? 'latest'
+    const spec: ProjectionSpec = {
+      name: projection,
+      reducer: BUILTIN_REDUCERS.includes(reducer) ? reducer : fromFile(reducer),
+      source: value.source === undefined ? stream('events') : list(value.source),
+    }
+    const readModel = value.readModel
+    if (readModel !== undefined)
+      spec.readModel = readModel.type === 'sqlite' ? { ...readModel, file: fromFile(readModel.file) } : readModel
     projections[projection] = spec
   }
   return {
     name,
     streams: { commands: stream('commands'), events: stream('events'), snapshots: stream('snapshots') },
-    codec,
-    envelope,
-    commands,
-    rejections: ((raw.rejections ?? ['CommandRejected']) as unknown[]).map(String),
+    codec: {
+      key: codecSpec(raw.codec?.key ?? 'string', fromFile),
+      value: codecSpec(raw.codec?.value ?? 'json', fromFile),
+    },
+    envelope: { ...defaultEnvelope, ...raw.envelope },
+    commands: raw.commands ?? {},
+    rejections: raw.rejections ?? ['CommandRejected'],
     projections,
+    partitioner: raw.partitioner ?? 'none',
   }
 }
 
-const CODEC_TYPES = [
-  'auto',
-  'string',
-  'bytes',
-  'json',
-  'avro',
-  'avro-confluent',
-  'avro-single-object',
-  'protobuf',
-  'protobuf-confluent',
-  'json-confluent',
-]
-
-/** A codec document with its files resolved against the config file. */
-function codecSpec(raw: unknown, fromFile: (p: string) => string, where: { file: string; path: string }): CodecSpec {
-  const spec = { ...((typeof raw === 'string' ? { type: raw } : raw) as Record<string, unknown>) }
-  const type = String(spec?.type)
-  if (!CODEC_TYPES.includes(type)) {
-    const near = nearMatches(type, CODEC_TYPES)
-    throw new ConfigError(`unknown codec "${type}" at ${where.path}`, {
-      code: 'CONFIG_INVALID',
-      where,
-      suggestion: `use one of ${CODEC_TYPES.join(', ')}${near.length ? `; did you mean ${near[0]}?` : ''}`,
-    })
-  }
-  if (type === 'avro' && typeof spec.schema !== 'string') {
-    throw new ConfigError(`codec avro needs "schema": a path to an .avsc file at ${where.path}`, {
-      code: 'CONFIG_INVALID',
-      where,
-    })
-  }
-  if (spec.schemaId !== undefined && (!Number.isInteger(spec.schemaId) || (spec.schemaId as number) < 0)) {
-    throw new ConfigError(`"schemaId" must be a registry schema id (a non-negative integer) at ${where.path}`, {
-      code: 'CONFIG_INVALID',
-      where,
-    })
-  }
+/** A validated codec document with its files resolved against the config file. */
+function codecSpec(raw: CodecDocument, fromFile: (p: string) => string): CodecSpec {
+  if (typeof raw === 'string') return { type: raw } as CodecSpec
+  const spec: Record<string, unknown> = { ...raw }
   for (const field of ['schema', 'readerSchema'] as const) {
     if (typeof spec[field] === 'string') spec[field] = fromFile(spec[field] as string)
   }
   for (const field of ['schemas', 'protos'] as const) {
-    if (spec[field] !== undefined) spec[field] = ([] as unknown[]).concat(spec[field]).map((s) => fromFile(String(s)))
+    if (spec[field] !== undefined) spec[field] = ([] as string[]).concat(spec[field] as string[]).map(fromFile)
   }
   return spec as CodecSpec
-}
-
-function requireText(spec: Record<string, unknown>, fields: string[], where: { file: string; path: string }): void {
-  for (const field of fields) {
-    if (typeof spec[field] !== 'string' || spec[field] === '') {
-      throw new ConfigError(`a ${spec.type} read model needs ${field} at ${where.path}.${field}`, {
-        code: 'CONFIG_INVALID',
-        where: { file: where.file, path: `${where.path}.${field}` },
-      })
-    }
-  }
-}
-
-function readModelSpec(
-  raw: unknown,
-  fromFile: (p: string) => string,
-  where: { file: string; path: string },
-): ReadModelSpec {
-  const spec = raw as Record<string, unknown>
-  switch (spec?.type) {
-    case 'sqlite':
-      requireText(spec, ['file', 'table'], where)
-      return {
-        ...(spec as object),
-        type: 'sqlite',
-        file: fromFile(String(spec.file)),
-        table: String(spec.table),
-      } as ReadModelSpec
-    case 'postgres':
-      requireText(spec, ['url', 'table'], where)
-      return spec as unknown as ReadModelSpec
-    case 'http':
-      requireText(spec, ['url'], where)
-      return spec as unknown as ReadModelSpec
-    case 'topic':
-      requireText(spec, ['topic'], where)
-      return spec as unknown as ReadModelSpec
-    default:
-      throw new ConfigError(`unknown read model type "${spec?.type}" at ${where.path}`, {
-        code: 'CONFIG_INVALID',
-        where,
-        suggestion: 'use one of sqlite, postgres, http, topic',
-      })
-  }
 }
 
 /** Picks the service: `--service`, or the only one defined; undefined in zero-config use. */
@@ -291,55 +301,37 @@ export function selectService(config: ResolvedConfig, name?: string): ServiceCon
   })
 }
 
-function interpolate(value: unknown, env: NodeJS.ProcessEnv, file: string | undefined, path: string): unknown {
-  if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, variable: string) => {
-      const found = env[variable]
-      if (found === undefined) {
-        throw new ConfigError(`environment variable ${variable} is not set (used at ${path || '(root)'})`, {
-          code: 'CONFIG_ENV_MISSING',
-          where: { file, path },
-        })
-      }
-      return found
-    })
-  }
-  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, file, `${path}[${i}]`))
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolate(v, env, file, path ? `${path}.${k}` : k)]),
-    )
-  }
-  return value
-}
-
-function asObject(value: unknown, file: string | undefined, path: string): Record<string, unknown> {
-  if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>
-  throw new ConfigError(`${path || 'the config'} must be an object${file ? ` in ${file}` : ''}`, {
-    code: 'CONFIG_INVALID',
-    where: { file, path },
-  })
-}
-
-/** `10s`, `500ms`, `2m` or a number of milliseconds. */
+/** A config duration: text in the duration grammar (src/duration.ts), or a number of milliseconds. */
 export function durationMs(value: unknown, fallback: number, where?: { file: string; path: string }): number {
   if (value === undefined) return fallback
   if (typeof value === 'number') return value
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(String(value).trim())
-  if (!match) {
-    throw new ConfigError(`"${value}" is not a duration (e.g. 500ms, 10s, 2m)`, { code: 'CONFIG_INVALID', where })
+  const ms = parseDuration(String(value))
+  if (ms === undefined) {
+    throw new ConfigError(`"${value}" is not a duration`, {
+      code: 'CONFIG_INVALID',
+      where,
+      suggestion: `a duration is ${durationForms}`,
+    })
   }
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms']
-  return Math.round(Number(match[1]) * factor)
+  return ms
 }
 
-/** `ssl`: `true`, or CA/cert/key as PEM text or as a path, relative to the config file. */
-function sslSpec(raw: unknown, fromFile: (p: string) => string): KafkaConnection['ssl'] {
-  if (typeof raw === 'boolean' || raw === null || typeof raw !== 'object') return raw as KafkaConnection['ssl']
-  const spec = { ...(raw as Record<string, unknown>) }
-  for (const field of ['ca', 'cert', 'key']) {
-    const value = spec[field]
-    if (typeof value === 'string' && !value.includes('-----BEGIN')) spec[field] = fromFile(value)
+/** TLS options with CA/cert/key paths resolved against the config file (PEM text stays). */
+function tls(options: TlsOptions, pem: (p: string) => string): TlsOptions {
+  const resolved = { ...options }
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const value = resolved[field]
+    if (value !== undefined) resolved[field] = pem(value)
   }
-  return spec as KafkaConnection['ssl']
+  return resolved
+}
+
+function registry(value: string | SchemaRegistryConfig, pem: (p: string) => string): SchemaRegistryConfig {
+  if (typeof value === 'string') return { url: value }
+  const resolved = { ...value }
+  for (const field of ['ca', 'cert', 'key'] as const) {
+    const file = resolved[field]
+    if (file !== undefined) resolved[field] = pem(file)
+  }
+  return resolved
 }

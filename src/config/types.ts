@@ -2,7 +2,12 @@
  * The resolved configuration every command works from. `loadConfig` (src/config/load.ts) turns a
  * config file (or none), environment variables and global flags into one `ResolvedConfig`; nothing
  * else reads config files or `ES_*` variables.
+ *
+ * `ConfigDocument` and the types below it are the config file as written (after `${VAR}`
+ * interpolation): es.config.schema.json is their contract and validates every document before it
+ * is resolved, so a key added to the schema is added here too.
  */
+import type { Provenance } from './interpolate.js'
 
 export interface ResolvedConfig {
   /** Where the config came from (absolute path), or undefined in zero-config use. */
@@ -10,6 +15,45 @@ export interface ResolvedConfig {
   kafka: KafkaConnection
   schemaRegistry?: SchemaRegistryConfig
   services: Record<string, ServiceConfig>
+  /** The profile in use, if the config defines profiles and one was chosen. */
+  profile?: ProfileInUse
+  /** The profiles the config defines (in file order). */
+  profiles: ProfileSummary[]
+  /** false: warnings about risky configuration are silenced (config `warnings: false`). */
+  warnings: boolean
+  /** Where values came from (`${VAR}`, flags), so that messages name a variable, never its value. */
+  provenance: Provenance
+}
+
+export interface ProfileInUse {
+  name: string
+  /** Why this one: `--profile`, `ES_PROFILE`, or the config's `defaultProfile`. */
+  chosenBy: 'flag' | 'env' | 'default'
+  /** It is the config's defaultProfile (however it was chosen). */
+  isDefault: boolean
+  readOnly: boolean
+  description?: string
+}
+
+export interface ProfileSummary {
+  name: string
+  /** Its brokers as configured (the profile's, else the top-level ones). */
+  brokers: string[]
+  readOnly: boolean
+  description?: string
+}
+
+export interface SchemaRegistryConfig {
+  url: string
+  username?: string
+  password?: string
+  /** A bearer token (instead of username and password). */
+  token?: string
+  /** TLS: PEM text or a path to a PEM file (resolved against the config file). */
+  ca?: string
+  cert?: string
+  key?: string
+  rejectUnauthorized?: boolean
 }
 
 export interface SchemaRegistryConfig {
@@ -31,10 +75,26 @@ export interface KafkaConnection {
   /** Connection timeout; an unreachable broker fails within it with exit 4. Default 10 s. */
   connectionTimeoutMs: number
   requestTimeoutMs: number
-  ssl?: boolean | { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean }
+  ssl?: boolean | TlsOptions
   /** Secrets are resolved from environment variables at load time and redacted in `--verbose`. */
   sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
 }
+
+export interface TlsOptions {
+  /** PEM text, or a path to a PEM file (resolved against the config file). */
+  ca?: string
+  cert?: string
+  key?: string
+  passphrase?: string
+  /** false: no verification at all (CA and host name). */
+  rejectUnauthorized?: boolean
+  /** The host name the broker's certificate must name, when it differs from the address. */
+  servername?: string
+  /** false: skip the host-name check only; the chain is still verified. */
+  checkHostname?: boolean
+}
+
+export type Partitioner = 'murmur2' | 'crc32' | 'consistent_random' | 'none'
 
 export interface ServiceConfig {
   name: string
@@ -47,6 +107,8 @@ export interface ServiceConfig {
   /** Event types that mean "the command was rejected" (send-command --wait exits 1 on these). */
   rejections: string[]
   projections: Record<string, ProjectionSpec>
+  /** How the service's producer maps keys to partitions (`none`: unknown, read every partition). */
+  partitioner: Partitioner
 }
 
 export type StreamName = 'commands' | 'events' | 'snapshots'
@@ -168,4 +230,49 @@ export const defaultEnvelope: EnvelopeSpec = {
   version: '$.version',
   timestamp: '$.timestamp',
   payload: '$',
+}
+
+/** The config file as written (after interpolation), as es.config.schema.json describes it. */
+export interface ConfigDocument extends ConnectionDocument {
+  $schema?: string
+  defaultProfile?: string
+  profiles?: Record<string, ProfileDocument>
+  services?: Record<string, ServiceDocument>
+}
+
+/** What a profile may set: the connection, and overrides of services. */
+export interface ProfileDocument extends ConnectionDocument {
+  description?: string
+  readOnly?: boolean
+  services?: Record<string, ServiceDocument>
+}
+
+export interface ConnectionDocument {
+  brokers?: string | string[]
+  clientId?: string
+  connectionTimeout?: string | number
+  requestTimeout?: string | number
+  ssl?: boolean | TlsOptions
+  sasl?: { mechanism: string; username: string; password: string }
+  schemaRegistry?: string | SchemaRegistryConfig
+  warnings?: boolean
+}
+
+export interface ServiceDocument {
+  streams?: Partial<Record<StreamName, string | string[]>>
+  codec?: { key?: CodecDocument; value?: CodecDocument }
+  envelope?: Partial<EnvelopeSpec>
+  partitioner?: Partitioner
+  rejections?: string[]
+  commands?: Record<string, CommandSpec>
+  projections?: Record<string, ProjectionDocument>
+}
+
+/** A codec name, or `{type, …options}`; file options may be one path or a list. */
+export type CodecDocument = CodecSpec['type'] | (Record<string, unknown> & { type: CodecSpec['type'] })
+
+export interface ProjectionDocument {
+  reducer?: string
+  source?: string | string[]
+  readModel?: ReadModelSpec
 }

@@ -14,6 +14,10 @@
  */
 import { toTimestamp } from '../envelope/envelope-decoder.js'
 import { toNumber } from '../envelope/locator.js'
+import { InternalError } from '../errors.js'
+import type { RowScan } from '../read-models/read-model.js'
+import { normalizeName, type Row } from '../read-models/row.js'
+import { compareIds } from '../stores/state-store.js'
 
 export interface CompareOptions {
   /** Fields (or columns) not compared, matched like field names. */
@@ -70,16 +74,122 @@ export interface DiffResult {
   unmapped: string[]
 }
 
-export type Row = Record<string, unknown>
+/**
+ * The tally of one diff: fed aggregates in id order (replayed only, read model only, or both),
+ * it counts and keeps the first `limit` drifted ones.
+ */
+class DriftTally {
+  readonly counts: DiffCounts
+  private readonly limit: number
+  private readonly ignored: Set<string>
+  private readonly tolerance: number
+  private readonly versionField: string | null
+  private readonly drifted: AggregateDrift[] = []
+  private readonly aheadIds: string[] = []
+  private readonly unmapped = new Set<string>()
 
-/** `updatedAt`, `updated_at`, `Updated-At` → `updatedat`. */
-export function normalizeName(name: string): string {
-  return name.toLowerCase().replace(/[_-]/g, '')
+  constructor(
+    private readonly options: CompareOptions,
+    private readonly columnsByName: Map<string, string>,
+    listed: boolean,
+  ) {
+    this.limit = options.limit ?? 20
+    this.ignored = new Set((options.ignore ?? []).map(normalizeName))
+    this.tolerance = options.tolerance ?? 0
+    this.versionField = options.versionField === undefined ? 'version' : options.versionField
+    this.counts = {
+      replayed: 0,
+      readModel: listed ? 0 : null,
+      compared: 0,
+      missing: 0,
+      extra: 0,
+      changed: 0,
+      ahead: 0,
+    }
+  }
+
+  /** Columns seen in rows fetched by id (read models that cannot be listed). */
+  learnColumns(row: Row): void {
+    for (const column of Object.keys(row)) {
+      const name = normalizeName(column)
+      if (!this.columnsByName.has(name)) this.columnsByName.set(name, column)
+    }
+  }
+
+  missing(id: string, state: unknown): void {
+    this.counts.replayed++
+    this.counts.missing++
+    this.keep({ kind: 'missing', aggregateId: id, expected: state })
+  }
+
+  extra(id: string, row: Row): void {
+    if (this.counts.readModel !== null) this.counts.readModel++
+    this.counts.extra++
+    this.keep({ kind: 'extra', aggregateId: id, actual: row })
+  }
+
+  both(id: string, state: unknown, row: Row): void {
+    this.counts.replayed++
+    if (this.counts.readModel !== null) this.counts.readModel++
+    this.counts.compared++
+    const { columns } = this.options
+    const fields = asFields(state)
+    if (this.versionField !== null && isAhead(fields, row, this.versionField, columns, this.columnsByName)) {
+      this.counts.ahead++
+      if (this.aheadIds.length < this.limit) this.aheadIds.push(id)
+      return
+    }
+    const differences: FieldDifference[] = []
+    for (const field of Object.keys(fields)) {
+      if (this.ignored.has(normalizeName(field))) continue
+      const column = columnFor(field, columns, this.columnsByName)
+      if (column === undefined) {
+        this.unmapped.add(field)
+        continue
+      }
+      if (this.ignored.has(normalizeName(column))) continue
+      const present = Object.hasOwn(row, column)
+      const actual = present ? row[column] : undefined
+      if (!sameValue(fields[field], actual, this.tolerance)) {
+        differences.push({ field, column: present ? column : null, expected: fields[field], actual })
+      }
+    }
+    if (differences.length > 0) {
+      this.counts.changed++
+      this.keep({ kind: 'changed', aggregateId: id, fields: differences })
+    }
+  }
+
+  result(): DiffResult {
+    const { counts } = this
+    return {
+      counts,
+      drift: counts.missing + counts.extra + counts.changed > 0,
+      details: this.drifted,
+      aheadIds: this.aheadIds,
+      unmapped: [...this.unmapped].sort(),
+    }
+  }
+
+  private keep(drift: AggregateDrift): void {
+    if (this.drifted.length < this.limit) this.drifted.push(drift)
+  }
+}
+
+/** Normalized name → column name (an exact spelling first: `id` and `ID` in one table keep the first). */
+function columnsByName(columns: Iterable<string>): Map<string, string> {
+  const byName = new Map<string, string>()
+  for (const column of columns) {
+    const name = normalizeName(column)
+    if (!byName.has(name)) byName.set(name, column)
+  }
+  return byName
 }
 
 /**
- * Compares replayed states with read-model rows. `rows` holds the whole read model when it could
- * be listed (`listed`), else only the rows of replayed ids that exist (extra rows are then unknown).
+ * Compares replayed states with read-model rows held in memory. `rows` holds the whole read model
+ * when it could be listed (`listed`), else only the rows of replayed ids that exist (extra rows are
+ * then unknown).
  */
 export function diffStates(
   states: Iterable<[string, unknown]>,
@@ -87,78 +197,108 @@ export function diffStates(
   listed: boolean,
   options: CompareOptions = {},
 ): DiffResult {
-  const limit = options.limit ?? 20
-  const ignored = new Set((options.ignore ?? []).map(normalizeName))
-  const tolerance = options.tolerance ?? 0
-  const versionField = options.versionField === undefined ? 'version' : options.versionField
-  const columnsByName = knownColumns(rows)
-  const counts: DiffCounts = {
-    replayed: 0,
-    readModel: listed ? rows.size : null,
-    compared: 0,
-    missing: 0,
-    extra: 0,
-    changed: 0,
-    ahead: 0,
+  const columns = new Set<string>()
+  for (const row of rows.values()) for (const column of Object.keys(row)) columns.add(column)
+  const tally = new DriftTally(options, columnsByName(columns), listed)
+  const sortedStates = [...states].sort(([a], [b]) => compareIds(a, b))
+  if (!listed) {
+    for (const [id, state] of sortedStates) {
+      const row = rows.get(id)
+      if (row === undefined) tally.missing(id, state)
+      else tally.both(id, state, row)
+    }
+    return tally.result()
   }
-  const drifted: AggregateDrift[] = []
-  const aheadIds: string[] = []
-  const unmapped = new Set<string>()
-  const seen = new Set<string>()
-  const sorted = [...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const sortedRows = [...rows].sort(([a], [b]) => compareIds(a, b))
+  mergeJoin(sortedStates[Symbol.iterator](), sortedRows[Symbol.iterator](), tally)
+  return tally.result()
+}
 
-  for (const [id, state] of sorted) {
-    counts.replayed++
-    seen.add(id)
-    const row = rows.get(id)
-    if (row === undefined) {
-      counts.missing++
-      if (drifted.length < limit) drifted.push({ kind: 'missing', aggregateId: id, expected: state })
-      continue
+/** The two sorted streams, walked together (rows synchronously: see diffSorted for the async form). */
+function mergeJoin(states: Iterator<[string, unknown]>, rows: Iterator<[string, Row]>, tally: DriftTally): void {
+  let s = states.next()
+  let r = rows.next()
+  while (!s.done || !r.done) {
+    const order = s.done ? 1 : r.done ? -1 : compareIds(s.value[0], r.value[0])
+    if (order < 0) {
+      tally.missing(s.value![0], s.value![1])
+      s = states.next()
+    } else if (order > 0) {
+      tally.extra(r.value![0], r.value![1])
+      r = rows.next()
+    } else {
+      tally.both(s.value[0], s.value[1], r.value[1])
+      s = states.next()
+      r = rows.next()
     }
-    counts.compared++
-    const fields = asFields(state)
-    if (versionField !== null && isAhead(fields, row, versionField, options.columns, columnsByName)) {
-      counts.ahead++
-      if (aheadIds.length < limit) aheadIds.push(id)
-      continue
-    }
-    const differences: FieldDifference[] = []
-    for (const field of Object.keys(fields)) {
-      if (ignored.has(normalizeName(field))) continue
-      const column = columnFor(field, options.columns, columnsByName)
-      if (column === undefined) {
-        unmapped.add(field)
-        continue
+  }
+}
+
+/** Ids per lookup when the read model cannot be listed. */
+const LOOKUP_IDS = 500
+
+/**
+ * Compares replayed states streamed in id order with a read model: with its scan (rows in id
+ * order, paged) walked alongside, or, when it cannot be listed, by looking the states' ids up
+ * LOOKUP_IDS at a time. Neither side is held in memory. `label` names the read model if its rows
+ * arrive out of order (a database whose collation es did not expect): an error, never a wrong diff.
+ */
+export async function diffSorted(
+  states: Iterable<[string, unknown]>,
+  readModel: { scan: RowScan | undefined; get: (ids: readonly string[]) => Promise<ReadonlyMap<string, Row>> },
+  label: string,
+  options: CompareOptions = {},
+): Promise<DiffResult> {
+  const { scan } = readModel
+  const tally = new DriftTally(options, columnsByName(scan?.columns ?? []), scan !== undefined)
+  if (scan === undefined) {
+    let chunk: Array<[string, unknown]> = []
+    const flush = async () => {
+      const found = await readModel.get(chunk.map(([id]) => id))
+      for (const row of found.values()) tally.learnColumns(row)
+      for (const [id, state] of chunk) {
+        const row = found.get(id)
+        if (row === undefined) tally.missing(id, state)
+        else tally.both(id, state, row)
       }
-      if (ignored.has(normalizeName(column))) continue
-      const present = Object.hasOwn(row, column)
-      const actual = present ? row[column] : undefined
-      if (!sameValue(fields[field], actual, tolerance)) {
-        differences.push({ field, column: present ? column : null, expected: fields[field], actual })
-      }
+      chunk = []
     }
-    if (differences.length > 0) {
-      counts.changed++
-      if (drifted.length < limit) drifted.push({ kind: 'changed', aggregateId: id, fields: differences })
+    for (const entry of states) {
+      chunk.push(entry)
+      if (chunk.length >= LOOKUP_IDS) await flush()
+    }
+    await flush()
+    return tally.result()
+  }
+  const stateIterator = states[Symbol.iterator]()
+  const rowIterator = scan.rows[Symbol.asyncIterator]()
+  let s = stateIterator.next()
+  let r = await rowIterator.next()
+  const nextRow = async () => {
+    const previousRow = r.value![0]
+    r = await rowIterator.next()
+    if (!r.done && compareIds(previousRow, r.value[0]) >= 0) {
+      throw new InternalError(
+        `${label} gave its rows out of id order ("${previousRow}" before "${r.value[0]}"): cannot compare them with the replay`,
+        { code: 'READ_MODEL_ORDER', suggestion: 'report this with the --verbose output and the database collation' },
+      )
     }
   }
-  if (listed) {
-    const extras = [...rows.keys()].filter((id) => !seen.has(id)).sort()
-    counts.extra = extras.length
-    for (const id of extras) {
-      if (drifted.length >= limit) break
-      drifted.push({ kind: 'extra', aggregateId: id, actual: rows.get(id) })
+  while (!s.done || !r.done) {
+    const order = s.done ? 1 : r.done ? -1 : compareIds(s.value[0], r.value[0])
+    if (order < 0) {
+      tally.missing(s.value![0], s.value![1])
+      s = stateIterator.next()
+    } else if (order > 0) {
+      tally.extra(r.value![0], r.value![1])
+      await nextRow()
+    } else {
+      tally.both(s.value[0], s.value[1], r.value[1])
+      s = stateIterator.next()
+      await nextRow()
     }
   }
-  drifted.sort((a, b) => (a.aggregateId < b.aggregateId ? -1 : a.aggregateId > b.aggregateId ? 1 : 0))
-  return {
-    counts,
-    drift: counts.missing + counts.extra + counts.changed > 0,
-    details: drifted,
-    aheadIds,
-    unmapped: [...unmapped].sort(),
-  }
+  return tally.result()
 }
 
 /** A state as fields: objects as they are, anything else (a count, a string) as `value`. */
@@ -166,19 +306,6 @@ function asFields(state: unknown): Record<string, unknown> {
   return state !== null && typeof state === 'object' && !Array.isArray(state)
     ? (state as Record<string, unknown>)
     : { value: state }
-}
-
-/** Normalized name → column name, over every column any row has. */
-function knownColumns(rows: ReadonlyMap<string, Row>): Map<string, string> {
-  const columns = new Map<string, string>()
-  for (const row of rows.values()) {
-    for (const column of Object.keys(row)) {
-      const name = normalizeName(column)
-      // An exact spelling wins over a normalized one (`id` and `ID` in one row: keep the first).
-      if (!columns.has(name)) columns.set(name, column)
-    }
-  }
-  return columns
 }
 
 function columnFor(

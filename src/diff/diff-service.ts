@@ -6,13 +6,19 @@
  * rows read. A projector that keeps up has therefore applied at least what was replayed: a row can
  * be ahead of the replay (a higher version: reported as ahead, not as drift), never behind it
  * because of timing.
+ *
+ * Memory stays bounded: the states are folded into state files (src/projections/states.ts) and
+ * compared in aggregate-id order with the read model's rows as they are read, page by page.
  */
 import type { ResolvedConfig } from '../config/types.js'
+import { fixRanges, projectionWithReadModel } from '../projections/projection.js'
+import { replayProjectionStates } from '../projections/states.js'
 import { openReadModel } from '../read-models/open.js'
 import type { FoldProgress } from '../replay/fold.js'
-import { projectionWithReadModel, type ReplayServiceResult, replayReadModelRows } from '../replay/replay-service.js'
+import type { ReplaySummary } from '../replay/run.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
-import { type CompareOptions, type DiffResult, diffStates } from './compare.js'
+import type { CacheBound } from '../stores/state-cache.js'
+import { type CompareOptions, type DiffResult, diffSorted } from './compare.js'
 
 export interface DiffRequest extends Pick<CompareOptions, 'ignore' | 'tolerance' | 'limit'> {
   config: ResolvedConfig
@@ -20,9 +26,10 @@ export interface DiffRequest extends Pick<CompareOptions, 'ignore' | 'tolerance'
   projection?: string
   /**
    * A state file of `es replay --state`: continued from its stored offsets to the current end (only
-   * the new events are folded), then compared. Without it, a fresh replay in memory.
+   * the new events are folded), then compared. Without it, a fresh replay into temporary files.
    */
   state?: string
+  cache?: CacheBound
   onError: 'fail' | 'skip'
   onProgress?: (progress: FoldProgress) => void
   onWarning?: (message: string) => void
@@ -33,38 +40,34 @@ export interface DiffRequest extends Pick<CompareOptions, 'ignore' | 'tolerance'
 export interface DiffReport extends DiffResult {
   projection: string
   readModel: string
-  replay: ReplayServiceResult
+  replay: ReplaySummary
 }
 
 export async function diffProjection(request: DiffRequest): Promise<DiffReport> {
   const runtime = openRuntime(request.config, request.service, request.runtime)
-  const { service } = runtime
   try {
-    const projection = projectionWithReadModel(service, request.projection, 'diff')
+    const source = await projectionWithReadModel(runtime.service, request.projection, 'diff')
+    const { projection } = source
     const readModel = await openReadModel(projection.readModel, runtime)
     try {
-      const { replay, rows: states } = await replayReadModelRows({
-        config: request.config,
-        service: request.service,
-        projection: projection.name,
-        state: request.state ?? 'memory',
-        fromBeginning: request.state === undefined,
-        onError: request.onError,
-        onProgress: request.onProgress,
-        onWarning: request.onWarning,
-        runtime: request.runtime,
-        workers: request.workers,
-      })
-      const listed = await readModel.list()
-      const rows = listed ?? (await readModel.get(states.map(([id]) => id)))
-      const columns = 'columns' in projection.readModel ? projection.readModel.columns : undefined
-      const result = diffStates(states, rows, listed !== undefined, {
-        ignore: request.ignore,
-        tolerance: request.tolerance,
-        limit: request.limit,
-        columns,
-      })
-      return { projection: projection.name, readModel: readModel.label, replay, ...result }
+      const ranges = await fixRanges(runtime.reader, source.topics)
+      const states = await replayProjectionStates({ ...request, runtime, source, ranges })
+      try {
+        const result = await diffSorted(
+          states.rows(),
+          { scan: await readModel.scan(), get: (ids) => readModel.get(ids) },
+          readModel.label,
+          {
+            ignore: request.ignore,
+            tolerance: request.tolerance,
+            limit: request.limit,
+            columns: 'columns' in projection.readModel ? projection.readModel.columns : undefined,
+          },
+        )
+        return { projection: projection.name, readModel: readModel.label, replay: states.replay, ...result }
+      } finally {
+        await states.close()
+      }
     } finally {
       await readModel.close()
     }

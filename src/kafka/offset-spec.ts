@@ -11,6 +11,7 @@
  * read stops before it. Times resolve through the broker's offsets-by-timestamp (the first record
  * at or after the time); a time without a zone is local time, also for a bare date.
  */
+import { parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
 
 export type StartSpec =
@@ -38,7 +39,7 @@ export interface SpecParseOptions {
 
 export const startSpecForms =
   'beginning, end, <offset>, -<n> (n before the end), an ISO-8601 time (2024-05-01T10:00:00Z), ' +
-  'a duration ago (15m, 2h, 1d, 1h30m) or s@<epoch ms>'
+  'a duration ago (15m, 2h, 1.5d, 1h30m) or s@<epoch ms>'
 
 export const endSpecForms =
   'end, <offset> (exclusive), an ISO-8601 time (2024-05-01T10:00:00Z), a duration ago (15m, 2h, 1d) or e@<epoch ms>'
@@ -75,6 +76,28 @@ export function parseEndSpec(text: string, options: SpecParseOptions = {}): EndS
   throw invalid(flag, text, 'end', endSpecForms)
 }
 
+/**
+ * Refuses a range that ends before it starts, when both ends are of one kind (two offsets, two
+ * times; other pairs resolve per partition and cannot be compared here). An equal pair is an empty
+ * range, which is allowed (`--until` is exclusive).
+ */
+export function checkRange(
+  from: StartSpec | undefined,
+  until: EndSpec | undefined,
+  flags: { from: string; until: string } = { from: '--from', until: '--until' },
+): void {
+  if (!from || !until || from.kind !== until.kind) return
+  const before =
+    (from.kind === 'offset' && until.kind === 'offset' && until.offset < from.offset) ||
+    (from.kind === 'time' && until.kind === 'time' && until.timestamp < from.timestamp)
+  if (!before) return
+  throw new UsageError(`${flags.until} ${formatSpec(until)} is before ${flags.from} ${formatSpec(from)}`, {
+    code: 'EMPTY_RANGE',
+    suggestion: `${flags.until} is where the read stops (exclusive): give a later one, or swap them`,
+    where: { from: formatSpec(from), until: formatSpec(until) },
+  })
+}
+
 /** The spec back as text in the grammar above (times as UTC ISO-8601), for summaries and messages. */
 export function formatSpec(spec: StartSpec | EndSpec): string {
   switch (spec.kind) {
@@ -90,32 +113,16 @@ export function formatSpec(spec: StartSpec | EndSpec): string {
   }
 }
 
-const durationUnits: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-}
-
-/** `15m`, `2h`, `1d`, `1h30m`, `500ms` (optionally followed by ` ago`) → milliseconds, else undefined. */
-export function parseDuration(text: string): number | undefined {
-  const value = text
-    .trim()
-    .replace(/\s+ago$/i, '')
-    .toLowerCase()
-  if (!/^(\d+(ms|s|m|h|d|w))+$/.test(value)) return undefined
-  let total = 0
-  for (const [, amount, unit] of value.matchAll(/(\d+)(ms|s|m|h|d|w)/g)) total += Number(amount) * durationUnits[unit]
-  return Number.isSafeInteger(total) ? total : undefined
+/** A duration ago (`15m`, `1h30m`, `1.5h`, optionally followed by ` ago`) → milliseconds, else undefined. */
+function parseDurationAgo(text: string): number | undefined {
+  return parseDuration(text.trim().replace(/\s+ago$/i, ''))
 }
 
 const isoTime =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/i
 
 function parseTime(value: string, now: number): number | undefined {
-  const duration = parseDuration(value)
+  const duration = parseDurationAgo(value)
   if (duration !== undefined) return now - duration
   const match = isoTime.exec(value)
   if (!match) return undefined

@@ -4,6 +4,8 @@
  * enforced, nested objects asked field by field; then a confirmation showing the encoded record.
  */
 import { UsageError } from '../errors.js'
+import { canPrompt } from './confirm.js'
+import { askSafely, onStderr } from './terminal.js'
 
 interface JsonSchema {
   type?: string | string[]
@@ -19,11 +21,8 @@ interface JsonSchema {
   exclusiveMaximum?: number
 }
 
-/** Prompts draw on stderr: stdout stays data (the send result), even interactively. */
-const onStderr = { output: process.stderr }
-
 export function requireTerminal(): void {
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+  if (!canPrompt()) {
     throw new UsageError('--interactive needs a terminal', {
       code: 'NO_TERMINAL',
       suggestion: 'give the payload with --data or --data-file instead',
@@ -34,7 +33,7 @@ export function requireTerminal(): void {
 /** Asks for every field of `schema`; returns the payload object. */
 export async function promptPayload(schema: object | undefined): Promise<Record<string, unknown>> {
   const prompts = await import('@inquirer/prompts')
-  return askObject(prompts, (schema ?? {}) as JsonSchema, '')
+  return askSafely(() => askObject(prompts, (schema ?? {}) as JsonSchema, ''))
 }
 
 type Prompts = typeof import('@inquirer/prompts')
@@ -118,16 +117,4 @@ async function askField(prompts: Prompts, schema: JsonSchema, path: string, requ
     onStderr,
   )
   return answer === '' && !required ? undefined : answer
-}
-
-/** Shows the encoded record and asks whether to send it. */
-export function confirmSend(summary: string): Promise<boolean> {
-  return confirmAction(summary, 'Send this command?', true)
-}
-
-/** Shows what is about to happen (on stderr) and asks yes or no. */
-export async function confirmAction(summary: string, question: string, byDefault: boolean): Promise<boolean> {
-  const prompts = await import('@inquirer/prompts')
-  process.stderr.write(`${summary}\n`)
-  return prompts.confirm({ message: question, default: byDefault }, onStderr)
 }

@@ -3,9 +3,10 @@
  * 404 meaning absent), `listUrl` optionally returns every row (a JSON array of objects, or an
  * object by id) so that rows without a replayed aggregate can be found too.
  */
-import type { Row } from '../diff/compare.js'
+
 import { ConfigError, InvalidDataError, UnreachableError } from '../errors.js'
-import { type ReadModel, rowsByKey } from './read-model.js'
+import { type ReadModel, rowsByKey, scanInMemory } from './read-model.js'
+import type { Row } from './row.js'
 
 export interface HttpReadModelSpec {
   url: string
@@ -67,12 +68,14 @@ export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
 
   return {
     label,
-    async list() {
+    async scan() {
       if (spec.listUrl === undefined) return undefined
       const { body } = await getJson(spec.listUrl)
-      if (Array.isArray(body)) return rowsByKey(body.map(asRow), key, label)
+      if (Array.isArray(body)) return scanInMemory(rowsByKey(body.map(asRow), key, label))
       if (body !== null && typeof body === 'object') {
-        return new Map(Object.entries(body as Record<string, unknown>).map(([id, row]) => [id, asRow(row)]))
+        return scanInMemory(
+          new Map(Object.entries(body as Record<string, unknown>).map(([id, row]) => [id, asRow(row)])),
+        )
       }
       throw new InvalidDataError(`read model ${spec.listUrl} answered neither a JSON array nor an object`, {
         code: 'READ_MODEL_INVALID',

@@ -4,10 +4,17 @@
  * compares them by what they mean (src/diff/compare.ts).
  */
 import type pg from 'pg'
-import type { Row } from '../diff/compare.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
 import { redact } from '../redact.js'
-import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
+import {
+  keptNotFound,
+  keptTableName,
+  type ReadModel,
+  type RebuildableReadModel,
+  rowKey,
+  rowsByKey,
+} from './read-model.js'
+import type { Row } from './row.js'
 
 export interface PostgresReadModelSpec {
   url: string
@@ -16,6 +23,8 @@ export interface PostgresReadModelSpec {
   key?: string
   /** Default 10 s. */
   connectionTimeoutMs?: number
+  /** Rows per page of a scan (a server-side cursor). Default 5000. */
+  pageRows?: number
 }
 
 export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promise<ReadModel> {
@@ -163,8 +172,28 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
       columns: names,
       key,
       shadowName,
-      async list() {
-        return rowsByKey(await query(`SELECT * FROM ${qualified}`), key, label)
+      async scan() {
+        const pageRows = spec.pageRows ?? 5000
+        return {
+          columns: names,
+          rows: (async function* () {
+            // A server-side cursor in a read-only transaction: one consistent snapshot, fetched a
+            // page at a time. Ids as text in code point order (COLLATE "C"), as state files sort.
+            await query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY')
+            try {
+              await query(
+                `DECLARE es_scan NO SCROLL CURSOR FOR SELECT * FROM ${qualified} ORDER BY ${keyColumn}::text COLLATE "C"`,
+              )
+              for (;;) {
+                const page = await query(`FETCH ${pageRows} FROM es_scan`)
+                for (const row of page) yield [rowKey(row, key, label), row] as [string, Row]
+                if (page.length < pageRows) break
+              }
+            } finally {
+              await client.query('ROLLBACK').catch(() => {})
+            }
+          })(),
+        }
       },
       async get(ids) {
         const found = new Map<string, Row>()

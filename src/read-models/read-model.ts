@@ -3,17 +3,26 @@
  * implementation per kind of read model (SQLite file, PostgreSQL table, HTTP query API, compacted
  * topic) and an in-memory one; test/support/read-model-contract.ts runs the same suite on each.
  */
-import type { Row } from '../diff/compare.js'
 import { ConfigError, InvalidDataError, NotFoundError } from '../errors.js'
+import { compareIds } from '../stores/state-store.js'
+import type { Row } from './row.js'
+
+/** Every row of a read model, streamed in aggregate-id order, and the columns rows may have. */
+export interface RowScan {
+  /** The table's columns, or for documents (HTTP, topics) every field any row has. */
+  columns: readonly string[]
+  /** `[aggregate id as text, row]`, in `compareIds` order, read page by page where the store allows. */
+  rows: AsyncIterable<[string, Row]>
+}
 
 export interface ReadModel {
   /** What and where, for messages: `sqlite /srv/bank-accounts.db table accounts`. */
   readonly label: string
   /**
-   * Every row by aggregate id (its key column or field, as text), or undefined when this read
-   * model cannot be listed (an HTTP API without a list URL).
+   * Every row, in aggregate-id order (its key column or field, as text), or undefined when this
+   * read model cannot be listed (an HTTP API without a list URL).
    */
-  list(): Promise<Map<string, Row> | undefined>
+  scan(): Promise<RowScan | undefined>
   /** The rows of these ids that exist. */
   get(ids: readonly string[]): Promise<Map<string, Row>>
   close(): Promise<void>
@@ -67,21 +76,40 @@ export function keptNotFound(name: string, kept: string[], label: string): NotFo
   })
 }
 
+/** A row's aggregate id: its key column as text; a row without one is refused. */
+export function rowKey(row: Row, key: string, label: string): string {
+  const id = row[key]
+  if (id === undefined || id === null) {
+    throw new ConfigError(`${label}: a row has no "${key}", the key column`, {
+      code: 'READ_MODEL_KEY',
+      where: { readModel: label, key },
+      suggestion: 'set readModel.key in the config to the column holding the aggregate id',
+    })
+  }
+  return typeof id === 'string' ? id : String(id)
+}
+
 /** Rows keyed by their key column as text; a row without a key is refused. */
 export function rowsByKey(rows: Iterable<Row>, key: string, label: string): Map<string, Row> {
   const byId = new Map<string, Row>()
-  for (const row of rows) {
-    const id = row[key]
-    if (id === undefined || id === null) {
-      throw new ConfigError(`${label}: a row has no "${key}", the key column`, {
-        code: 'READ_MODEL_KEY',
-        where: { readModel: label, key },
-        suggestion: 'set readModel.key in the config to the column holding the aggregate id',
-      })
-    }
-    byId.set(typeof id === 'string' ? id : String(id), row)
-  }
+  for (const row of rows) byId.set(rowKey(row, key, label), row)
   return byId
+}
+
+/**
+ * The scan of rows held in memory (HTTP answers, a topic's latest values): sorted by id, with
+ * the union of their fields as columns.
+ */
+export function scanInMemory(rows: ReadonlyMap<string, Row>): RowScan {
+  const columns = new Set<string>()
+  for (const row of rows.values()) for (const column of Object.keys(row)) columns.add(column)
+  const sorted = [...rows].sort(([a], [b]) => compareIds(a, b))
+  return {
+    columns: [...columns],
+    rows: (async function* () {
+      yield* sorted
+    })(),
+  }
 }
 
 /**
@@ -112,8 +140,10 @@ export class MemoryReadModel implements RebuildableReadModel {
     this.required = options.required ?? []
   }
 
-  async list(): Promise<Map<string, Row> | undefined> {
-    return this.listable ? new Map([...this.rows].map(([id, row]) => [id, { ...row }])) : undefined
+  async scan(): Promise<RowScan | undefined> {
+    if (!this.listable) return undefined
+    const scan = scanInMemory(new Map([...this.rows].map(([id, row]) => [id, { ...row }])))
+    return this.columns.length > 0 ? { ...scan, columns: this.columns } : scan
   }
 
   async get(ids: readonly string[]): Promise<Map<string, Row>> {

@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
-import type { Row } from '../diff/compare.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
-import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowsByKey } from './read-model.js'
+import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowKey } from './read-model.js'
+import type { Row } from './row.js'
 
 export interface SqliteReadModelSpec {
   file: string
@@ -90,8 +90,16 @@ async function openSqlite(spec: SqliteReadModelSpec, writable: boolean): Promise
       columns,
       key,
       shadowName,
-      async list() {
-        return rowsByKey(db.prepare(`SELECT * FROM ${table}`).all() as Row[], key, label)
+      async scan() {
+        // Ids as text in code point order (SQLite's BINARY collation of UTF-8 text), whatever the
+        // key column's type; SQLite sorts into temporary storage, so memory stays bounded.
+        const rows = db.prepare(`SELECT * FROM ${table} ORDER BY CAST(${quoteIdentifier(key)} AS TEXT)`)
+        return {
+          columns,
+          rows: (async function* () {
+            for (const row of rows.iterate() as Iterable<Row>) yield [rowKey(row, key, label), row] as [string, Row]
+          })(),
+        }
       },
       async get(ids) {
         const found = new Map<string, Row>()

@@ -2,10 +2,11 @@
  * A read model kept as a compacted topic (a `*.snapshots` stream, a Kafka Streams changelog): the
  * latest value per key, tombstones applied, read to the end fixed at open (src/snapshots/latest.ts).
  */
-import type { Row } from '../diff/compare.js'
+
 import type { LogReader } from '../kafka/log-reader.js'
 import { readSnapshots, type SnapshotDecoder } from '../snapshots/latest.js'
-import type { ReadModel } from './read-model.js'
+import { type ReadModel, scanInMemory } from './read-model.js'
+import type { Row } from './row.js'
 
 export interface TopicReadModelSource {
   reader: Pick<LogReader, 'resolveRanges' | 'read'>
@@ -30,7 +31,7 @@ export function openTopicReadModel(topic: string, source: TopicReadModelSource):
   }
   return {
     label: `topic ${topic}`,
-    list: load,
+    scan: async () => scanInMemory(await load()),
     async get(ids) {
       const all = await load()
       const found = new Map<string, Row>()

@@ -7,8 +7,10 @@
  *    replay with their ends fixed, the time span of the events, and for `--handoff-group` the
  *    group's state and committed offsets. `--dry-run` stops here.
  * 2. Confirmation (a terminal prompt unless `--yes`); a group with active members is refused.
- * 3. Replay in memory; then a shadow table (the live table's definition) is filled next to the
- *    live one. A failure drops the shadow: the live table was never touched.
+ * 3. Replay exactly the ranges of the plan (fixed once: events that arrive while the operator
+ *    reads the plan are not rebuilt) into state files (bounded memory); then a shadow table (the
+ *    live table's definition) is filled next to the live one, streaming the states in id order,
+ *    `batchRows` at a time. A failure drops the shadow: the live table was never touched.
  * 4. One transaction swaps the shadow in; the old table is dropped, or kept with `--keep-old`.
  * 5. `--handoff-group`: the group's committed offsets become the replay's end offsets, so the live
  *    projector continues exactly after the last event the rebuilt table holds.
@@ -17,13 +19,15 @@ import type { ReadModelSpec, ResolvedConfig } from '../config/types.js'
 import { ConfigError, NotFoundError, UsageError } from '../errors.js'
 import { describeGroupOffsets, type GroupOffsets, groupHasMembers, setGroupOffsets } from '../kafka/groups.js'
 import { type LogReader, type PartitionRange, recordTimestamps } from '../kafka/log-reader.js'
+import { fixRanges, projectionWithReadModel } from '../projections/projection.js'
+import { replayProjectionStates } from '../projections/states.js'
 import { openPostgresRebuildTarget } from '../read-models/postgres-read-model.js'
 import type { RebuildableReadModel } from '../read-models/read-model.js'
 import { openSqliteRebuildTarget } from '../read-models/sqlite-read-model.js'
 import type { FoldProgress } from '../replay/fold.js'
-import { projectionWithReadModel, type ReplayServiceResult, replayReadModelRows } from '../replay/replay-service.js'
-import { resolveTopics } from '../service/resolve.js'
+import type { ReplaySummary } from '../replay/run.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import type { CacheBound } from '../stores/state-cache.js'
 import { toTableRows } from './table-rows.js'
 
 export interface RebuildRequest {
@@ -44,6 +48,9 @@ export interface RebuildRequest {
   runtime?: RuntimeOptions
   /** Rows per shadow write. Default 5000. */
   batchRows?: number
+  /** The replay's state file (`--state`), continued; default temporary files. */
+  state?: string
+  cache?: CacheBound
 }
 
 export interface RebuildPlan {
@@ -74,7 +81,7 @@ export interface RebuildResult {
   kept?: string
   /** With rollback: the kept table that is live again. */
   restored?: string
-  replay?: ReplayServiceResult
+  replay?: ReplaySummary
   handoff?: { group: string; offsets: Array<{ topic: string; partition: number; offset: number }> }
 }
 
@@ -82,15 +89,13 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
   const runtime = openRuntime(request.config, request.service, request.runtime)
   const { service } = runtime
   try {
-    const projection = projectionWithReadModel(service, request.projection, 'rebuild-projection')
-    const where = `services.${service.name}.projections.${projection.name}.readModel`
-    const topics = (projection.source ?? ['events']).flatMap((source) =>
-      resolveTopics(service, source, undefined, 'events'),
-    )
-    const target = await openRebuildTarget(projection.readModel, where)
+    const source = await projectionWithReadModel(service, request.projection, 'rebuild-projection')
+    const { projection, topics } = source
+    const target = await openRebuildTarget(projection.readModel, source.readModelPath)
     try {
       if (request.rollback) return await rollback(request, projection.name, projection.reducer, topics, target)
-      const ranges = await runtime.reader.resolveRanges(topics, { from: { kind: 'beginning' }, until: { kind: 'end' } })
+      // Fixed once: the plan shows these ranges and the replay folds exactly these.
+      const ranges = await fixRanges(runtime.reader, topics)
       const span = await timeSpan(runtime.reader, ranges)
       const plan: RebuildPlan = {
         projection: projection.name,
@@ -116,28 +121,44 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
       if (plan.handoff && plan.handoff.members > 0) throw groupHasMembers(plan.handoff)
       if (request.confirm && !(await request.confirm(plan))) return { plan, rebuilt: false }
 
-      const replayed = await replayReadModelRows({
-        config: request.config,
-        service: request.service,
-        projection: projection.name,
-        state: 'memory',
-        fromBeginning: true,
+      const states = await replayProjectionStates({
+        runtime,
+        source,
+        ranges,
+        state: request.state,
+        cache: request.cache,
         onError: request.onError,
         onProgress: request.onProgress,
         onWarning: request.onWarning,
-        runtime: request.runtime,
       })
-      const { replay } = replayed
-      const mapping = 'columns' in projection.readModel ? projection.readModel.columns : undefined
-      const { rows, unmapped } = toTableRows(replayed.rows, { columns: target.columns, key: target.key, mapping })
-      replayed.rows = []
-      await target.createShadow()
+      const { replay } = states
+      let written = 0
+      const unmapped = new Set<string>()
       try {
-        const batch = request.batchRows ?? 5000
-        for (let i = 0; i < rows.length; i += batch) await target.writeShadow(rows.slice(i, i + batch))
-      } catch (error) {
-        await target.dropShadow().catch(() => {})
-        throw error
+        await target.createShadow()
+        try {
+          const mapping = 'columns' in projection.readModel ? projection.readModel.columns : undefined
+          const table = { columns: target.columns, key: target.key, mapping }
+          const batch = request.batchRows ?? 5000
+          let chunk: Array<[string, unknown]> = []
+          const flush = async () => {
+            const { rows, unmapped: fields } = toTableRows(chunk, table)
+            for (const field of fields) unmapped.add(field)
+            await target.writeShadow(rows)
+            written += rows.length
+            chunk = []
+          }
+          for (const entry of states.rows()) {
+            chunk.push(entry)
+            if (chunk.length >= batch) await flush()
+          }
+          await flush()
+        } catch (error) {
+          await target.dropShadow().catch(() => {})
+          throw error
+        }
+      } finally {
+        await states.close()
       }
       let handoff: RebuildResult['handoff']
       if (request.handoffGroup !== undefined) {
@@ -154,7 +175,7 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
         await setGroupOffsets(request.config.kafka, request.handoffGroup, offsets)
         handoff = { group: request.handoffGroup, offsets }
       }
-      return { plan, rebuilt: true, rows: rows.length, unmapped, kept, replay, handoff }
+      return { plan, rebuilt: true, rows: written, unmapped: [...unmapped].sort(), kept, replay, handoff }
     } finally {
       await target.close()
     }

@@ -5,9 +5,10 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { EsError } from '../errors.js'
 import { openRuntime } from '../service/runtime.js'
+import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
 import { fold } from './fold.js'
-import { HeapGuard } from './heap.js'
+import { HeapBudget, HeapGuard } from './heap.js'
 import type { FoldWorkerInput, FoldWorkerMessage } from './parallel-fold.js'
 import { loadReducer } from './reducer.js'
 
@@ -70,11 +71,13 @@ async function main(input: FoldWorkerInput): Promise<void> {
   try {
     const reducer = await loadReducer(input.reducer)
     const decode = await runtime.decoder()
-    const store = new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
-    // A worker holds all states of its partitions, whatever the replay's store.
-    const guard = new HeapGuard()
+    // Into its own state file (bounded memory), or every state of its partitions in memory.
+    const file = input.stateFile === undefined ? undefined : new SqliteStateStore(input.stateFile)
+    await file?.open({ reducer: reducer.identity, topics: [] }, { fresh: true })
+    const store = file ?? new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
     const result = await fold({
-      heapGuard: { guard, where: ' in one of the replay threads' },
+      heapGuard: file ? undefined : { guard: new HeapGuard(), where: ' in one of the replay threads' },
+      heapBudget: file ? new HeapBudget() : undefined,
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
       startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),
@@ -95,6 +98,7 @@ async function main(input: FoldWorkerInput): Promise<void> {
       skipped: result.skipped,
       aggregates: store.size,
     })
+    await file?.close()
   } finally {
     await runtime.close()
   }

@@ -171,7 +171,10 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
     options.heapGuard?.guard.check(store.size, options.heapGuard.where)
     options.heapBudget?.check()
-    if (sinceCheckpoint >= checkpointEvents || (sinceCheckpoint > 0 && Date.now() - lastCommit >= checkpointMs)) {
+    if (
+      sinceCheckpoint >= checkpointEvents ||
+      (sinceCheckpoint > 0 && (Date.now() - lastCommit >= checkpointMs || store.needsCommit?.()))
+    ) {
       await store.commit(offsets)
       sinceCheckpoint = 0
       lastCommit = Date.now()

@@ -66,7 +66,7 @@ export class HeapGuard {
  * per event that die young or soon after promotion; V8 lets the old generation grow to ≈ 3.5× the
  * live heap before a full collection (measured: 43 MB live, 150–180 MB committed), which would
  * make the process 100 MB larger than its states need. So after a batch, when the heap in use
- * exceeds max(floor, 1.5 × what the last collection left), a full collection runs (≈ 30 ms for
+ * exceeds max(floor, 1.5 × what the last collection left), a full collection runs (≈ 30–50 ms for
  * 100,000 cached states, about once a second).
  */
 export class HeapBudget {

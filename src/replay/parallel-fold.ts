@@ -40,6 +40,11 @@ export interface FoldWorkerInput {
    * reports how many aggregates it folded instead of copying them all to the main thread.
    */
   collect: boolean
+  /**
+   * Fold into this state file (fresh, bounded cache) instead of memory: the caller reads the
+   * states from the workers' files afterwards (TemporaryStates); nothing is posted but counts.
+   */
+  stateFile?: string
 }
 
 /** What a worker posts back. */
@@ -69,6 +74,8 @@ export interface ParallelFoldOptions {
   checkpointEvents: number
   /** Copy the folded states into `store` (see FoldWorkerInput.collect). Default true. */
   collect?: boolean
+  /** Each worker folds into its own state file (FoldWorkerInput.stateFile) named by its index. */
+  stateFiles?: (worker: number) => string
   onProgress?: (progress: FoldProgress) => void
 }
 
@@ -114,6 +121,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
         onError: options.onError,
         checkpointEvents: options.checkpointEvents,
         collect: options.collect ?? true,
+        stateFile: options.stateFiles?.(index),
       }
       // A larger young generation: folding allocates short-lived objects per event, and fewer
       // scavenges cost less than frequent ones that promote still-live states.

@@ -8,7 +8,6 @@ import { finished } from 'node:stream/promises'
 import type { ResolvedConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
-import type { EndSpec } from '../kafka/offset-spec.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
@@ -18,14 +17,18 @@ import { parallelFold, parallelism } from './parallel-fold.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
 export interface ReplayRequest {
-  reader: Pick<LogReader, 'resolveRanges' | 'read'>
+  reader: Pick<LogReader, 'read'>
   topics: string[]
+  /**
+   * Every partition of `topics` from its first offset to the end fixed by the caller (once, for
+   * what it shows and what runs): a resumed replay starts each at its stored offset instead.
+   */
+  ranges: PartitionRange[]
   reducer: Reducer
   store: StateStore
   decode: (record: KafkaRecord) => ReducerEvent | Promise<ReducerEvent>
   /** Discard stored state and start at each partition's first offset. */
   fromBeginning: boolean
-  until?: EndSpec
   aggregate?: string
   onTrace?: (event: ReducerEvent, state: unknown) => void
   onError: 'fail' | 'skip'
@@ -45,6 +48,12 @@ export interface ReplayRequest {
     minRecords?: number
     /** Whether the states are read after the replay (else an in-memory parallel replay only counts them). */
     collect?: boolean
+    /**
+     * Temporary states: each worker folds into its own state file named by its index (bounded
+     * memory; the caller reads them all back) instead of `store`, which only a single-threaded
+     * fold uses. Parallel by default then, as in memory.
+     */
+    stateFiles?: (worker: number) => string
   }
 }
 
@@ -80,12 +89,8 @@ export interface ReplaySummary {
 export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> {
   const { reader, store, reducer, topics } = request
   const opened = await store.open({ reducer: reducer.identity, topics }, { fresh: request.fromBeginning })
-  const resolved = await reader.resolveRanges(topics, {
-    from: { kind: 'beginning' },
-    until: request.until ?? { kind: 'end' },
-  })
   const resumed = opened.offsets.size > 0
-  const ranges: PartitionRange[] = resolved.map((range) =>
+  const ranges: PartitionRange[] = request.ranges.map((range) =>
     resumeRange(
       range,
       opened.offsets.get(partitionKey(range.topic, range.partition)),
@@ -99,9 +104,10 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
   const workers =
     request.parallel && !resumed && request.aggregate === undefined && topics.length === 1
       ? request.parallel.workers !== undefined ||
-        // In memory only by default: threads hold their states besides the store's copy, which
-        // would take a file-backed replay of 1M events over the 300 MB it stays under.
-        (store.location === 'memory' && total >= (request.parallel.minRecords ?? 200_000))
+        // In memory or into temporary files only by default: threads folding for a state file
+        // hold their states in memory besides the file's cache.
+        ((store.location === 'memory' || request.parallel.stateFiles !== undefined) &&
+          total >= (request.parallel.minRecords ?? 200_000))
         ? parallelism(ranges, request.parallel.workers)
         : 1
       : 1
@@ -121,6 +127,7 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
         onError: request.onError,
         checkpointEvents,
         collect: request.parallel.collect ?? true,
+        stateFiles: request.parallel.stateFiles,
         onProgress: request.onProgress,
       })
     : fold({

@@ -45,7 +45,7 @@ export interface PayloadSources {
 
 export async function readPayload(sources: PayloadSources): Promise<unknown | undefined> {
   if (sources.data !== undefined && sources.dataFile !== undefined) {
-    throw new UsageError('give the payload with --data or --data-file, not both', { code: 'USAGE' })
+    throw new UsageError('--data and --data-file exclude each other', { code: 'USAGE' })
   }
   if (sources.data !== undefined) return parsePayload(sources.data, '--data')
   if (sources.dataFile === '-') return parsePayload(await sources.readStdin(), 'stdin')
@@ -70,8 +70,12 @@ let ajv: { compile: (schema: object) => ValidateFunction } | undefined
 function validator(): { compile: (schema: object) => ValidateFunction } {
   if (!ajv) {
     const Ajv = require('ajv').default as new (options: object) => { compile: (schema: object) => ValidateFunction }
-    // Formats are not validated (no ajv-formats): unknown keywords and formats are accepted.
-    ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false })
+    const addFormats = require('ajv-formats').default as (ajv: object) => void
+    // Formats are validated (uuid, date-time, email, uri… from ajv-formats), and a format ajv does
+    // not know is an invalid schema rather than one that silently accepts anything. Keywords it
+    // does not know (x-…, examples) are accepted quietly: command schemas are often shared.
+    ajv = new Ajv({ allErrors: true, strict: 'log', logger: false })
+    addFormats(ajv)
   }
   return ajv
 }

@@ -28,6 +28,7 @@ export function zeroConfigService(): ServiceConfig {
     commands: {},
     rejections: ['CommandRejected'],
     projections: {},
+    partitioner: 'none',
   }
 }
 

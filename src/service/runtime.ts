@@ -28,6 +28,10 @@ export interface RuntimeOptions {
 export interface ServiceRuntime {
   readonly config: ResolvedConfig
   readonly service: ServiceConfig
+  /** The service as asked for (`--service`), for worker threads that open their own runtime. */
+  readonly serviceName: string | undefined
+  /** Whether the reader was given (tests) rather than connected from the config. */
+  readonly injectedReader: boolean
   readonly reader: LogReader
   codecs(): Promise<ServiceCodecs>
   /**
@@ -104,6 +108,8 @@ export function openRuntime(
   return {
     config,
     service,
+    serviceName,
+    injectedReader: options.reader !== undefined,
     get reader() {
       return getReader()
     },

@@ -25,6 +25,7 @@ import {
   sameIdentity,
   splitPartitionKey,
 } from './state-store.js'
+import { WrittenIds } from './written-ids.js'
 
 const SCHEMA_VERSION = '1'
 const UPSERT = 'ON CONFLICT(aggregate_id) DO UPDATE SET state = excluded.state'
@@ -56,6 +57,8 @@ export class SqliteStateStore implements StateStore, StateWriter {
   private statements?: Statements
   private readonly cache: StateCache
   private readonly pageCacheKiB: number
+  /** Ids written since the file was opened fresh (undefined when opened with stored state). */
+  private written?: WrittenIds
   /** Aggregates in the file plus the uncommitted changes (kept exact on every set and delete). */
   private count = 0
 
@@ -112,6 +115,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     )
     const stored = meta.has('identity') ? (JSON.parse(meta.get('identity')!) as StateIdentity) : undefined
     this.cache.clear()
+    this.written = undefined
     if (options.fresh || !stored) {
       db.transaction(() => {
         db.exec('DELETE FROM state; DELETE FROM offsets; DELETE FROM meta;')
@@ -122,8 +126,11 @@ export class SqliteStateStore implements StateStore, StateWriter {
         put.run('aggregates', '0')
       })()
       this.count = 0
-      // A fresh file holds no state: a cache miss needs no query until something was written.
-      this.cache.nothingStored = true
+      // A fresh file holds only what this run writes: a cache miss of an id never written
+      // needs no query.
+      const written = new WrittenIds()
+      this.written = written
+      this.cache.mayBeStored = (id) => written.mayHave(id)
       db.exec('BEGIN')
       return { offsets: new Map(), aggregates: 0 }
     }
@@ -195,6 +202,11 @@ export class SqliteStateStore implements StateStore, StateWriter {
     entry.dirty = true
   }
 
+  /** The cache is full of changed states: a commit would let it evict. */
+  needsCommit(): boolean {
+    return this.cache.needsCommit()
+  }
+
   async commit(offsets: PartitionOffsets): Promise<void> {
     const db = this.requireOpen()
     const { putOffset, putMeta } = this.requireStatements()
@@ -249,6 +261,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
       }
       const text = JSON.stringify(state)
       length += text.length
+      this.written?.add(id)
       rows.push(id, text)
       if (rows.length === 2 * WRITE_CHUNK) {
         upsertMany.run(rows)

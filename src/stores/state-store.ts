@@ -50,6 +50,11 @@ export interface StateStore {
   has(aggregateId: string): boolean
   set(aggregateId: string, state: unknown): void
   delete(aggregateId: string): void
+  /**
+   * A store that keeps changes in memory until they are committed: true when it is full of them
+   * (the fold commits after the batch, so that memory stays bounded).
+   */
+  needsCommit?(): boolean
   /** Persists every change since the last commit together with `offsets`, atomically. */
   commit(offsets: PartitionOffsets): Promise<void>
   /** Aggregates in id order (streamed by stores that keep their states on file). */
@@ -62,7 +67,27 @@ export function sameIdentity(a: StateIdentity, b: StateIdentity): boolean {
   return a.reducer === b.reducer && [...a.topics].sort().join('\n') === [...b.topics].sort().join('\n')
 }
 
-/** A store's aggregates in id order (code-unit order, as SQLite's BINARY collation sorts). */
+/**
+ * The order of aggregate ids everywhere: Unicode code point order, which is the byte order of their
+ * UTF-8 (SQLite's BINARY collation, PostgreSQL's COLLATE "C"). JavaScript's `<` compares UTF-16
+ * code units and differs for ids with characters above U+FFFF against U+E000–U+FFFF.
+ */
+export function compareIds(a: string, b: string): number {
+  if (a === b) return 0
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    let x = a.charCodeAt(i)
+    let y = b.charCodeAt(i)
+    if (x === y) continue
+    // A surrogate is half of a code point above U+FFFF: after every other UTF-16 unit.
+    if (x >= 0xd800 && x <= 0xdfff) x += 0x10000
+    if (y >= 0xd800 && y <= 0xdfff) y += 0x10000
+    return x - y
+  }
+  return a.length - b.length
+}
+
+/** A store's aggregates in id order (`compareIds`). */
 export function entriesById(states: Map<string, unknown>): IterableIterator<[string, unknown]> {
-  return [...states].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[Symbol.iterator]()
+  return [...states].sort(([a], [b]) => compareIds(a, b))[Symbol.iterator]()
 }

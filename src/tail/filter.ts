@@ -38,16 +38,27 @@ const OPERATORS: Operator[] = ['==', '!=', '>=', '<=', '>', '<', '~', 'contains'
 
 /** Parses one `--where` expression; a bad one is a usage error (exit 2) showing the form. */
 export function parsePredicate(expression: string): Predicate {
-  const match = /^\s*(\S+?)\s*(==|!=|>=|<=|>|<|~|\s+contains\s+|\s+exists\s*$)\s*(.*)$/.exec(expression)
+  const accepted = `operators: ${OPERATORS.join(' ')}`
   const usage = () =>
     new UsageError(`--where "${expression}" is not "<path> <op> <value>"`, {
       code: 'BAD_PREDICATE',
-      suggestion: `e.g. --where 'payload.amount > 100'; operators: ${OPERATORS.join(' ')}`,
+      suggestion: `e.g. --where 'payload.amount > 100'; ${accepted}`,
     })
+  // The operator is the whole run of operator characters after the path (`>>` is not `>` then `>`).
+  const symbolic = /^\s*([^\s=!<>~]+)\s*([=!<>~]+)\s*(.*)$/.exec(expression)
+  const worded = /^\s*(\S+)\s+(contains|exists)\b\s*(.*)$/.exec(expression)
+  const match = symbolic ?? worded
   if (!match) throw usage()
   const [, rawPath, rawOperator, rawValue] = match
-  const operator = rawOperator.trim() as Operator
-  if (operator !== 'exists' && rawValue.trim() === '') throw usage()
+  const operator = rawOperator as Operator
+  if (!OPERATORS.includes(operator)) {
+    throw new UsageError(`--where "${expression}": unknown operator ${rawOperator}`, {
+      code: 'BAD_PREDICATE',
+      suggestion: accepted,
+      where: { flag: '--where', operator: rawOperator },
+    })
+  }
+  if (operator === 'exists' ? rawValue.trim() !== '' : rawValue.trim() === '') throw usage()
   const root = rawPath.startsWith('$') ? 'value' : 'event'
   const path = splitPath(rawPath.replace(/^\$\.?/, ''))
   const predicate: Predicate = { source: expression, path, root, operator }
@@ -161,3 +172,82 @@ export function matches(filter: RecordFilter, event: FilterableEvent): boolean {
   if (filter.where) for (const predicate of filter.where) if (!evaluate(predicate, event)) return false
   return true
 }
+
+/** A filter that cannot have matched: its path (or the type) was in no record read. */
+export interface FilterNotice {
+  /** `--where 'data.amount > 5'`, `--type`. */
+  filter: string
+  /** What was missing: `data.amount`, `a type`. */
+  missing: string
+  /** Where the fields below were seen: `payload`, or '' for the top level. */
+  under: string
+  fields: string[]
+}
+
+const MAX_FIELDS = 20
+
+/**
+ * Watches the decoded records a filter judges, to tell afterwards which `--where` paths and which
+ * `--type` were never present at all (a filter on `data.amount` when the payload is `payload.…`),
+ * with the fields that were there instead. Stops looking at a path once it has been seen.
+ */
+export function createFilterCoverage(filter: RecordFilter) {
+  // `!=` holds where the path is absent: it matches, so it is not watched.
+  const pending = (filter.where ?? [])
+    .filter((predicate) => predicate.operator !== '!=')
+    .map((predicate) => ({
+      predicate,
+      fields: new Set<string>(),
+      under: [] as string[],
+    }))
+  let typePending = Boolean(filter.types?.length)
+  const valueFields = new Set<string>()
+  const addKeys = (target: Set<string>, value: unknown) => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return
+    for (const key of Object.keys(value)) if (target.size < MAX_FIELDS) target.add(key)
+  }
+  return {
+    observe(event: FilterableEvent): void {
+      if (typePending) {
+        if (event.type !== undefined && event.type !== null) typePending = false
+        else addKeys(valueFields, event.value)
+      }
+      for (let i = pending.length - 1; i >= 0; i--) {
+        const entry = pending[i]
+        let current: unknown = entry.predicate.root === 'value' ? event.value : event
+        let depth = 0
+        for (const part of entry.predicate.path) {
+          const next =
+            current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[part] : undefined
+          if (next === undefined) break
+          current = next
+          depth++
+        }
+        if (depth === entry.predicate.path.length) {
+          pending.splice(i, 1)
+          continue
+        }
+        // The deepest place reached over all records is the most telling one.
+        if (depth > entry.under.length || entry.fields.size === 0) {
+          if (depth > entry.under.length) entry.fields.clear()
+          entry.under = entry.predicate.path.slice(0, depth)
+          addKeys(entry.fields, current)
+        } else if (depth === entry.under.length) addKeys(entry.fields, current)
+      }
+    },
+    notices(): FilterNotice[] {
+      const notices: FilterNotice[] = pending.map(({ predicate, fields, under }) => ({
+        filter: `--where '${predicate.source}'`,
+        missing: `${predicate.root === 'value' ? '$.' : ''}${predicate.path.join('.')}`,
+        under: `${predicate.root === 'value' ? '$' : ''}${predicate.root === 'value' && under.length ? '.' : ''}${under.join('.')}`,
+        fields: [...fields].sort(),
+      }))
+      if (typePending) {
+        notices.push({ filter: '--type', missing: 'a type', under: '$', fields: [...valueFields].sort() })
+      }
+      return notices
+    },
+  }
+}
+
+export type FilterCoverage = ReturnType<typeof createFilterCoverage>

@@ -10,7 +10,7 @@ import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import type { ShownRecord } from '../render/records.js'
-import { matches, type RecordFilter } from './filter.js'
+import { createFilterCoverage, type FilterCoverage, type FilterNotice, matches, type RecordFilter } from './filter.js'
 
 export interface TailRequest {
   reader: Pick<LogReader, 'resolveRanges' | 'read'>
@@ -40,6 +40,8 @@ export interface TailSummary {
   /** True when every bounded range was read to its end (false when stopped by --limit or a signal). */
   complete: boolean
   ranges: Array<{ topic: string; partition: number; start: number; end?: number }>
+  /** `--where` paths and `--type` that no record read had at all (so they could not match). */
+  notices: FilterNotice[]
 }
 
 export async function runTail(request: TailRequest): Promise<TailSummary> {
@@ -56,11 +58,12 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
   let undecodable = 0
   let hiddenUndecodable = 0
   let limited = false
+  const coverage = createFilterCoverage(request.filter)
   try {
     outer: for await (const batch of request.reader.read(ranges, { signal: stop.signal })) {
       for (const record of batch.records) {
         read++
-        let shownRecord = decodeAndFilter(record, request.decode, request.filter)
+        let shownRecord = decodeAndFilter(record, request.decode, request.filter, coverage)
         if (shownRecord instanceof Promise) shownRecord = await shownRecord
         if (shownRecord === HIDDEN_UNDECODABLE) {
           undecodable++
@@ -93,6 +96,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
     hiddenUndecodable,
     complete: !limited && !request.signal?.aborted && request.until !== undefined,
     ranges: ranges.map(({ topic, partition, start, end }) => ({ topic, partition, start, end })),
+    notices: read > undecodable ? coverage.notices() : [],
   }
 }
 
@@ -103,15 +107,16 @@ function decodeAndFilter(
   record: KafkaRecord,
   decode: TailRequest['decode'],
   filter: RecordFilter,
+  coverage: FilterCoverage,
 ): Shown | Promise<Shown> {
   try {
     const event = decode(record)
     if (event instanceof Promise)
       return event.then(
-        (e) => filterDecoded(record, e, filter),
+        (e) => filterDecoded(record, e, filter, coverage),
         (error) => undecodable(record, error, filter),
       )
-    return filterDecoded(record, event, filter)
+    return filterDecoded(record, event, filter, coverage)
   } catch (error) {
     return undecodable(record, error, filter)
   }
@@ -136,7 +141,13 @@ function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter):
   }
 }
 
-function filterDecoded(record: KafkaRecord, event: DecodedEvent, filter: RecordFilter): Shown {
+function filterDecoded(
+  record: KafkaRecord,
+  event: DecodedEvent,
+  filter: RecordFilter,
+  coverage: FilterCoverage,
+): Shown {
+  coverage.observe(event as unknown as Record<string, unknown>)
   if (!matches(filter, event as unknown as Record<string, unknown>)) return undefined
   return {
     topic: record.topic,

@@ -10,26 +10,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { runEs, runEsMeasured } from '../support/cli.js'
 import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
-import { kcatProduce } from '../support/kcat.js'
+import { produceOpenedAccounts } from '../support/loadgen.js'
 
 const brokers = testBrokers()
 const bankReducer = join(import.meta.dirname, '../../../examples/bank/reducer.js')
-
-/** `count` accounts opened, one event each (so aggregates = events), written by kcat. */
-async function openAccounts(topic: string, count: number): Promise<void> {
-  const chunk = 200_000
-  for (let first = 0; first < count; first += chunk) {
-    const records: Array<[string, string]> = []
-    for (let a = first; a < Math.min(count, first + chunk); a++) {
-      const id = `acc-${String(a).padStart(8, '0')}`
-      records.push([
-        id,
-        `{"id":"e-${a}","type":"AccountOpened","causationId":"c-${a}","version":1,"timestamp":"2026-01-01T00:00:00.000Z","data":{"accountId":"${id}","owner":"owner ${a}"}}`,
-      ])
-    }
-    await kcatProduce(brokers, topic, records)
-  }
-}
 
 interface ReplayJson {
   complete: boolean
@@ -46,8 +30,8 @@ describe('replay memory against the number of aggregates (real broker)', () => {
     dir = await mkdtemp(join(tmpdir(), 'es-replay-memory-'))
     await createTopic(small, 4)
     await createTopic(large, 4)
-    await openAccounts(small, 200_000)
-    await openAccounts(large, 1_000_000)
+    await produceOpenedAccounts(brokers, small, 200_000)
+    await produceOpenedAccounts(brokers, large, 1_000_000)
   })
   after(async () => {
     await rm(dir, { recursive: true, force: true })

@@ -524,6 +524,24 @@ describe('es send-command in the seed systems’ shapes, read back as those syst
       ])
       assert.equal(wrong.code, 5)
       assert.match(wrong.stderr, /\$\.operation must be one of "ADD", "MULTIPLY" \(enum\)/)
+      // JSON Schema formats are honoured: value_id is `format: uuid`.
+      const notUuid = await send(['CreateValue', '--data', JSON.stringify({ value_id: 'abc', value: 1 })])
+      assert.equal(notUuid.code, 5, notUuid.stderr)
+      assert.match(
+        notUuid.stderr,
+        /^error: CreateValue payload is invalid: \$\.value_id must match format "uuid" \(format\)/,
+      )
+      // One duration grammar: --timeout takes what --from takes.
+      const dry = await send([
+        'CreateValue',
+        '--data',
+        JSON.stringify({ value_id: valueId, value: 1 }),
+        '--dry-run',
+        '--wait',
+        '--timeout',
+        '1h30m',
+      ])
+      assert.equal(dry.code, 0, dry.stderr)
 
       // The commander's messages: the type in "action", the payload in "data", keyed by the id.
       const records = await kcatConsume(brokers, topics.commands)

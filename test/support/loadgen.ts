@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { kcatProduce } from './kcat.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 
@@ -20,4 +21,28 @@ export function loadgen(args: string[]): Promise<void> {
     })
     child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`loadgen exited ${code}: ${stderr}`))))
   })
+}
+
+/** `acc-00000042`: the id of opened account `index` (sorts like its index). */
+export function openedAccountId(index: number): string {
+  return `acc-${String(index).padStart(8, '0')}`
+}
+
+/**
+ * Accounts `first` … `first + count - 1` opened, one AccountOpened event each (so aggregates =
+ * events), in the sample bank's wire format, written by kcat (librdkafka), key = account id.
+ */
+export async function produceOpenedAccounts(brokers: string, topic: string, count: number, first = 0): Promise<void> {
+  const chunk = 200_000
+  for (let start = first; start < first + count; start += chunk) {
+    const records: Array<[string, string]> = []
+    for (let a = start; a < Math.min(first + count, start + chunk); a++) {
+      const id = openedAccountId(a)
+      records.push([
+        id,
+        `{"id":"e-${a}","type":"AccountOpened","causationId":"c-${a}","version":1,"timestamp":"2026-01-01T00:00:00.000Z","data":{"accountId":"${id}","owner":"owner ${a}"}}`,
+      ])
+    }
+    await kcatProduce(brokers, topic, records)
+  }
 }

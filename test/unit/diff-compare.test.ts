@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { diffStates, normalizeName, sameValue } from '../../src/diff/compare.js'
+import { diffStates, sameValue } from '../../src/diff/compare.js'
+import { normalizeName } from '../../src/read-models/row.js'
 
 const account = (id: string, balance: number, version: number, extra: Record<string, unknown> = {}) => ({
   id,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ExitCode, UsageError } from '../../src/errors.js'
-import { formatSpec, parseDuration, parseEndSpec, parseStartSpec } from '../../src/kafka/offset-spec.js'
+import { checkRange, formatSpec, parseEndSpec, parseStartSpec } from '../../src/kafka/offset-spec.js'
 
 const now = Date.UTC(2024, 4, 1, 12, 0, 0)
 
@@ -78,18 +78,38 @@ describe('offset and time grammar', () => {
     }
   })
 
-  it('parses durations and nothing else as durations', () => {
-    assert.equal(parseDuration('500ms'), 500)
-    assert.equal(parseDuration('90s'), 90_000)
-    assert.equal(parseDuration('1d2h'), 26 * 3_600_000)
-    assert.equal(parseDuration('15'), undefined)
-    assert.equal(parseDuration('m'), undefined)
-    assert.equal(parseDuration('1y'), undefined)
-  })
-
   it('formats specs back into the grammar', () => {
     for (const text of ['beginning', 'end', '42', '-10']) assert.equal(formatSpec(parseStartSpec(text)), text)
     assert.equal(formatSpec(parseEndSpec('e@1714557600000')), '2024-05-01T10:00:00.000Z')
     assert.deepEqual(parseStartSpec(formatSpec(parseStartSpec('15m', { now }))), parseStartSpec('15m', { now }))
+  })
+
+  it('refuses --until before --from when both are offsets or both are times (exit 2)', () => {
+    const cases: Array<[string, string]> = [
+      ['50', '10'],
+      ['1h', '2h'],
+      ['2024-05-01T10:00:00Z', '2024-05-01T09:00:00Z'],
+    ]
+    for (const [from, until] of cases) {
+      assert.throws(
+        () => checkRange(parseStartSpec(from, { now }), parseEndSpec(until, { now })),
+        (error: unknown) => {
+          assert.ok(error instanceof UsageError)
+          assert.match(error.message, /^--until \S+ is before --from \S+$/)
+          return true
+        },
+        `${from} ${until}`,
+      )
+    }
+    for (const [from, until] of [
+      ['10', '10'],
+      ['10', '50'],
+      ['2h', '1h'],
+      ['-5', '3'],
+      ['beginning', '0'],
+      ['1h', '5'],
+    ]) {
+      checkRange(parseStartSpec(from, { now }), parseEndSpec(until, { now }))
+    }
   })
 })

@@ -81,4 +81,55 @@ describe('command payloads', () => {
         /known types: DepositFunds, WithdrawFunds; did you mean DepositFunds/.test(error.suggestion ?? ''),
     )
   })
+
+  it('honours JSON Schema formats: uuid, date-time, email, uri (exit 5 naming the field and the format)', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        value_id: { type: 'string', format: 'uuid' },
+        at: { type: 'string', format: 'date-time' },
+        contact: { type: 'string', format: 'email' },
+        callback: { type: 'string', format: 'uri' },
+      },
+    }
+    validatePayload('CreateValue', schema, {
+      value_id: '5d3c4b2a-1f0e-4d9c-8b7a-695847362514',
+      at: '2026-05-01T10:00:00Z',
+      contact: 'ops@example.com',
+      callback: 'https://example.com/hook',
+    })
+    const bad: Array<[string, unknown, string]> = [
+      ['value_id', 'abc', 'uuid'],
+      ['at', 'yesterday', 'date-time'],
+      ['contact', 'ops at example', 'email'],
+      ['callback', 'not a uri', 'uri'],
+    ]
+    for (const [field, value, format] of bad) {
+      assert.throws(
+        () => validatePayload('CreateValue', schema, { [field]: value }),
+        (error: Error & { exitCode?: number; where?: Record<string, unknown> }) => {
+          assert.equal(error.exitCode, 5)
+          assert.equal(
+            error.message,
+            `CreateValue payload is invalid: $.${field} must match format "${format}" (format)`,
+          )
+          assert.deepEqual([error.where?.path, error.where?.rule], [`$.${field}`, 'format'])
+          return true
+        },
+        field,
+      )
+    }
+  })
+
+  it('an unknown format in a command schema is a configuration error, not silently accepted', () => {
+    const schema = { type: 'object', properties: { id: { type: 'string', format: 'snowflake' } } }
+    assert.throws(
+      () => validatePayload('Open', schema, { id: 'x' }),
+      (error: Error & { exitCode?: number }) => {
+        assert.equal(error.exitCode, 3)
+        assert.match(error.message, /^the JSON Schema of command Open is invalid: unknown format "snowflake"/)
+        return true
+      },
+    )
+  })
 })

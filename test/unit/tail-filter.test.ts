@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { evaluate, matches, parsePredicate } from '../../src/tail/filter.js'
+import { createFilterCoverage, evaluate, matches, parsePredicate } from '../../src/tail/filter.js'
 
 const event = {
   type: 'FundsDeposited',
@@ -57,5 +57,54 @@ describe('tail filters', () => {
       matches({ where: [parsePredicate('payload.amount > 100'), parsePredicate('version == 4')] }, event),
       false,
     )
+  })
+
+  it('an unknown operator (>>, >>>, =) is a usage error naming the operators accepted', () => {
+    for (const [expression, operator] of [
+      ['payload.amount >> 5', '>>'],
+      ['payload.amount>>>5', '>>>'],
+      ['type = X', '='],
+      ['version =< 3', '=<'],
+    ]) {
+      assert.throws(
+        () => parsePredicate(expression),
+        (error: Error & { exitCode?: number; suggestion?: string }) => {
+          assert.equal(error.exitCode, 2)
+          assert.equal(error.message, `--where "${expression}": unknown operator ${operator}`)
+          assert.equal(error.suggestion, 'operators: == != >= <= > < ~ contains exists')
+          return true
+        },
+        expression,
+      )
+    }
+    assert.equal(parsePredicate('payload.amount>=5').operator, '>=')
+    assert.equal(parsePredicate('payload.note contains a>b').value, 'a>b')
+  })
+
+  it('tells which --where paths and --type no record had, with the fields that were there', () => {
+    const coverage = createFilterCoverage({
+      types: ['FundsDeposited'],
+      where: [
+        parsePredicate('data.amount > 5'),
+        parsePredicate('payload.data.amount > 5'),
+        parsePredicate('payload.amount > 5'),
+        parsePredicate('payload.missing != 1'),
+      ],
+    })
+    const untyped = { key: 'acc-1', payload: { amount: 3, accountId: 'acc-1' }, value: { kind: 'x', data: {} } }
+    coverage.observe(untyped)
+    coverage.observe({ ...untyped, payload: { amount: 7, note: 'n' } })
+    assert.deepEqual(coverage.notices(), [
+      { filter: "--where 'data.amount > 5'", missing: 'data.amount', under: '', fields: ['key', 'payload', 'value'] },
+      {
+        filter: "--where 'payload.data.amount > 5'",
+        missing: 'payload.data.amount',
+        under: 'payload',
+        fields: ['accountId', 'amount', 'note'],
+      },
+      { filter: '--type', missing: 'a type', under: '$', fields: ['data', 'kind'] },
+    ])
+    coverage.observe({ ...untyped, type: 'Opened', data: { amount: 1 }, payload: { data: { amount: 1 } } })
+    assert.deepEqual(coverage.notices(), [])
   })
 })
