@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
 import { cacheFlag, codecFlags, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
+import { describeFailureGroup } from '../src/codecs/failure-summary.js'
 import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
 import { describeReach } from '../src/render/summary.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
@@ -106,6 +107,10 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       lines.push(paint.yellow(`skipped ${result.skippedCount} undecodable records:`))
       for (const s of result.skipped.slice(0, 20)) lines.push(`  ${s.topic}/${s.partition}@${s.offset}: ${s.reason}`)
       if (result.skippedCount > 20) lines.push(`  … ${result.skippedCount - 20} more (all in --json output up to 1000)`)
+      const groups = result.failures ?? []
+      const partial = result.skippedCount > result.skipped.length ? ` (of the first ${result.skipped.length})` : ''
+      lines.push(paint.yellow(`undecodable by type and schema${partial}:`))
+      for (const group of groups) lines.push(`  ${describeFailureGroup(group)}`)
     }
     for (const line of lines) process.stderr.write(`${line}\n`)
   }

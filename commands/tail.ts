@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
 import { codecFlags, formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
+import { describeFailureGroup } from '../src/codecs/failure-summary.js'
 import { checkRange } from '../src/kafka/offset-spec.js'
 import { formatRecord } from '../src/render/records.js'
 import { describeReach } from '../src/render/summary.js'
@@ -96,6 +97,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         this.out.info(
           `${summary.shown} of ${summary.read} records shown${summary.undecodable ? `, ${summary.undecodable} undecodable` : ''}; ${summary.complete ? `complete at ${describeReach(summary.ranges)}` : 'stopped early'}`,
         )
+        for (const group of summary.failures) this.out.warn(describeFailureGroup(group))
       }
       return summary
     } finally {

@@ -18,11 +18,19 @@ export class DecodeError extends InvalidDataError {
   }
 
   /** The same error, placed at a record: `cannot decode value of orders/3@42: <reason>`. */
-  atRecord(position: { topic: string; partition: number; offset: number }, part: string): DecodeError {
-    return new DecodeError(this.reason, this.detailsAt(position, part), this.messageAt(position, part))
+  atRecord(
+    position: { topic: string; partition: number; offset: number },
+    part: string,
+    extra?: Record<string, unknown>,
+  ): DecodeError {
+    return new DecodeError(this.reason, this.detailsAt(position, part, extra), this.messageAt(position, part))
   }
 
-  protected detailsAt(position: { topic: string; partition: number; offset: number }, part: string): Details {
+  protected detailsAt(
+    position: { topic: string; partition: number; offset: number },
+    part: string,
+    extra?: Record<string, unknown>,
+  ): Details {
     return {
       code: this.code,
       suggestion: this.suggestion,
@@ -33,6 +41,7 @@ export class DecodeError extends InvalidDataError {
         partition: position.partition,
         offset: position.offset,
         part,
+        ...extra,
       },
     }
   }
@@ -65,8 +74,17 @@ export class MissingSchemaError extends DecodeError {
     this.load = load
   }
 
-  override atRecord(position: { topic: string; partition: number; offset: number }, part: string): MissingSchemaError {
-    return new MissingSchemaError(this.ref, this.load, this.detailsAt(position, part), this.messageAt(position, part))
+  override atRecord(
+    position: { topic: string; partition: number; offset: number },
+    part: string,
+    extra?: Record<string, unknown>,
+  ): MissingSchemaError {
+    return new MissingSchemaError(
+      this.ref,
+      this.load,
+      this.detailsAt(position, part, extra),
+      this.messageAt(position, part),
+    )
   }
 }
 

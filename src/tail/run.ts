@@ -5,6 +5,7 @@
  * the decoded value (type, where) cannot match it, but key filters still apply to the raw key.
  */
 
+import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
 import type { DecodedEvent } from '../envelope/index.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
@@ -37,6 +38,8 @@ export interface TailSummary {
   undecodable: number
   /** Undecodable records that type or payload filters could not judge, so not shown (warned). */
   hiddenUndecodable: number
+  /** Undecodable records by event type and writer schema, largest groups first. */
+  failures: FailureGroup[]
   /** True when every bounded range was read to its end (false when stopped by --limit or a signal). */
   complete: boolean
   ranges: Array<{ topic: string; partition: number; start: number; end?: number }>
@@ -58,6 +61,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
   let undecodable = 0
   let hiddenUndecodable = 0
   let limited = false
+  const failures = new FailureSummary()
   const coverage = createFilterCoverage(request.filter)
   try {
     outer: for await (const batch of request.reader.read(ranges, { signal: stop.signal })) {
@@ -65,6 +69,13 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
         read++
         let shownRecord = decodeAndFilter(record, request.decode, request.filter, coverage)
         if (shownRecord instanceof Promise) shownRecord = await shownRecord
+        if (shownRecord === HIDDEN_UNDECODABLE || (shownRecord !== undefined && shownRecord.error !== undefined)) {
+          failures.add({
+            ...record,
+            schema: request.schemaOf?.(record),
+            type: shownRecord === HIDDEN_UNDECODABLE ? undefined : shownRecord.type,
+          })
+        }
         if (shownRecord === HIDDEN_UNDECODABLE) {
           undecodable++
           hiddenUndecodable++
@@ -94,6 +105,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
     read,
     undecodable,
     hiddenUndecodable,
+    failures: failures.list(),
     complete: !limited && !request.signal?.aborted && request.until !== undefined,
     ranges: ranges.map(({ topic, partition, start, end }) => ({ topic, partition, start, end })),
     notices: read > undecodable ? coverage.notices() : [],
@@ -136,6 +148,9 @@ function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter):
     timestamp: record.timestamp,
     key,
     headers: textHeaders(record.headers),
+    ...((error as { where?: { type?: string } }).where?.type === undefined
+      ? {}
+      : { type: (error as { where: { type: string } }).where.type }),
     error: (error as Error).message,
     rawValue: record.value,
   }

@@ -284,3 +284,79 @@ describe('registry authentication and write-side errors', () => {
     assert.match(invalid.stderr, /\$\.amount: expected int/)
   })
 })
+
+describe('decode failures at a glance', () => {
+  const topic = uniqueTopic('es-decode-failures')
+  let registry: FakeRegistry
+
+  before(async () => {
+    registry = await startFakeRegistry()
+    registry.schemas.set(7, { schema: JSON.stringify(schema) })
+    const type = avro.Type.forSchema(schema as avro.Schema)
+    const frame = (id: number) => {
+      const header = Buffer.alloc(5)
+      header.writeUInt32BE(id, 1)
+      return Buffer.concat([header, type.toBuffer({ type: 'BalanceSet', balance: 1 })])
+    }
+    await createTopic(topic)
+    const producer = testKafka().producer()
+    await producer.connect()
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'a', value: frame(7) },
+        { key: 'b', value: frame(12), headers: { ce_type: 'BalanceSet' } },
+        { key: 'c', value: frame(12), headers: { ce_type: 'BalanceSet' } },
+        { key: 'd', value: Buffer.from('not framed') },
+        { key: 'e', value: frame(12), headers: { ce_type: 'BalanceSet' } },
+      ],
+    })
+    await producer.disconnect()
+  })
+  after(() => registry.close())
+
+  const flags = () => [
+    '--topic',
+    topic,
+    '--brokers',
+    brokers,
+    '--value-codec',
+    'avro-confluent',
+    '--registry',
+    registry.url,
+  ]
+
+  it('es tail -e ends with the undecodable records by schema id, with the first offset of each group', async () => {
+    const run = await runEs(['tail', ...flags(), '-e', '-o', 'ndjson'])
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(
+      run.stderr,
+      new RegExp(`3 records of schema id 12 fail \\(first at ${topic}/0@1: .*unknown schema id 12`),
+    )
+    assert.match(run.stderr, new RegExp(`1 record fails \\(first at ${topic}/0@3: .*not Confluent Avro framing`))
+  })
+
+  it('es replay --on-error skip groups them the same way, in --json too', async () => {
+    const run = await runEs([
+      'replay',
+      ...flags(),
+      '--reducer',
+      'count',
+      '--from-beginning',
+      '--on-error',
+      'skip',
+      '--json',
+    ])
+    assert.equal(run.code, 0, run.stderr)
+    const result = JSON.parse(run.stdout) as {
+      failures: Array<{ count: number; first: string; schema?: { id?: number } }>
+    }
+    assert.deepEqual(
+      result.failures.map((group) => [group.count, group.first, group.schema?.id]),
+      [
+        [3, `${topic}/0@1`, 12],
+        [1, `${topic}/0@3`, undefined],
+      ],
+    )
+  })
+})

@@ -201,7 +201,14 @@ function decodeMessage(type: protobuf.Type, bytes: Buffer, start: number, option
       code: 'PROTOBUF_INVALID',
     })
   }
-  return messageToJson(type, message as unknown as Record<string, unknown>, options)
+  try {
+    return messageToJson(type, message as unknown as Record<string, unknown>, options)
+  } catch (error) {
+    // A well-known type holding what its JSON form cannot say (a Timestamp's nanos out of range).
+    throw new DecodeError(`${type.fullName.slice(1)} has no JSON form: ${(error as Error).message}`, {
+      code: 'PROTOBUF_INVALID',
+    })
+  }
 }
 
 function encodeMessage(type: protobuf.Type, value: unknown): Buffer {
