@@ -74,6 +74,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
             ...record,
             schema: request.schemaOf?.(record),
             type: shownRecord === HIDDEN_UNDECODABLE ? undefined : shownRecord.type,
+            reason: shownRecord === HIDDEN_UNDECODABLE ? undefined : shownRecord.error,
           })
         }
         if (shownRecord === HIDDEN_UNDECODABLE) {
