@@ -64,7 +64,7 @@ export async function readSchemaFile(file: string, configPath: string): Promise<
 
 export function compileSchemaFile(text: string, file: string, configPath: string): AvroSchema {
   try {
-    return new AvroSchema(text)
+    return new AvroSchema(text, file)
   } catch (error) {
     if (!(error instanceof AvroSchemaError)) throw error
     throw new ConfigError(`${file} is not a valid Avro schema: ${error.message} (${configPath})`, {
