@@ -56,19 +56,6 @@ export interface SchemaRegistryConfig {
   rejectUnauthorized?: boolean
 }
 
-export interface SchemaRegistryConfig {
-  url: string
-  username?: string
-  password?: string
-  /** A bearer token (instead of username and password). */
-  token?: string
-  /** TLS: PEM text or a path to a PEM file (resolved against the config file). */
-  ca?: string
-  cert?: string
-  key?: string
-  rejectUnauthorized?: boolean
-}
-
 export interface KafkaConnection {
   brokers: string[]
   clientId: string

@@ -24,6 +24,37 @@ const schema = {
   ],
 }
 
+/** `0x00` + schema id + the avsc datum of `value`. */
+function confluentFrame(id: number, value: unknown): Buffer {
+  const header = Buffer.alloc(5)
+  header.writeUInt32BE(id, 1)
+  return Buffer.concat([header, avro.Type.forSchema(schema as avro.Schema).toBuffer(value)])
+}
+
+/** Ad-hoc codec flags: Confluent Avro on `topic`, schemas from the registry at `url`. */
+const adHoc = (topic: string, url: string) => [
+  '--topic',
+  topic,
+  '--brokers',
+  brokers,
+  '--value-codec',
+  'avro-confluent',
+  '--registry',
+  url,
+]
+
+/** A new topic holding `messages`, written with kafkajs. */
+async function produce(
+  topic: string,
+  messages: Array<{ key: string; value: Buffer; headers?: Record<string, string> }>,
+) {
+  await createTopic(topic)
+  const producer = testKafka().producer()
+  await producer.connect()
+  await producer.send({ topic, messages })
+  await producer.disconnect()
+}
+
 describe('Confluent Avro whose schema only the registry has', () => {
   const topic = uniqueTopic('es-registry-decode')
   let registry: FakeRegistry
@@ -33,24 +64,11 @@ describe('Confluent Avro whose schema only the registry has', () => {
   before(async () => {
     registry = await startFakeRegistry()
     registry.schemas.set(7, { schema: JSON.stringify(schema) })
-    const type = avro.Type.forSchema(schema as avro.Schema)
-    const frame = (value: unknown) => {
-      const header = Buffer.alloc(5)
-      header.writeUInt32BE(7, 1)
-      return Buffer.concat([header, type.toBuffer(value)])
-    }
-    await createTopic(topic)
-    const producer = testKafka().producer()
-    await producer.connect()
-    await producer.send({
-      topic,
-      messages: [
-        { key: 'acc-1', value: frame({ type: 'BalanceSet', balance: 10 }) },
-        { key: 'acc-2', value: frame({ type: 'BalanceSet', balance: 20 }) },
-        { key: 'acc-1', value: frame({ type: 'BalanceSet', balance: 15 }) },
-      ],
-    })
-    await producer.disconnect()
+    await produce(topic, [
+      { key: 'acc-1', value: confluentFrame(7, { type: 'BalanceSet', balance: 10 }) },
+      { key: 'acc-2', value: confluentFrame(7, { type: 'BalanceSet', balance: 20 }) },
+      { key: 'acc-1', value: confluentFrame(7, { type: 'BalanceSet', balance: 15 }) },
+    ])
     dir = await tempDir('es-registry-decode-')
     config = join(dir, 'es.config.yaml')
     await writeFile(
@@ -105,20 +123,7 @@ describe('Confluent Avro whose schema only the registry has', () => {
   })
 
   it('ad hoc, without a config: --value-codec avro-confluent --registry <url>', async () => {
-    const run = await runEs([
-      'tail',
-      '--topic',
-      topic,
-      '--brokers',
-      brokers,
-      '--value-codec',
-      'avro-confluent',
-      '--registry',
-      registry.url,
-      '-e',
-      '-o',
-      'ndjson',
-    ])
+    const run = await runEs(['tail', ...adHoc(topic, registry.url), '-e', '-o', 'ndjson'])
     assert.equal(run.code, 0, run.stderr)
     const lines = ndjsonLines(run.stdout)
     assert.deepEqual(lines[0].value, { type: 'BalanceSet', balance: 10 })
@@ -137,17 +142,7 @@ describe('registry authentication and write-side errors', () => {
     basic = await startFakeRegistry({ credentials: { username: 'ops', password: secret } })
     bearer = await startFakeRegistry({ token: secret })
     for (const registry of [basic, bearer]) registry.schemas.set(7, { schema: JSON.stringify(schema) })
-    const type = avro.Type.forSchema(schema as avro.Schema)
-    const header = Buffer.alloc(5)
-    header.writeUInt32BE(7, 1)
-    await createTopic(topic)
-    const producer = testKafka().producer()
-    await producer.connect()
-    await producer.send({
-      topic,
-      messages: [{ key: 'acc-1', value: Buffer.concat([header, type.toBuffer({ type: 'BalanceSet', balance: 1 })]) }],
-    })
-    await producer.disconnect()
+    await produce(topic, [{ key: 'acc-1', value: confluentFrame(7, { type: 'BalanceSet', balance: 1 }) }])
     dir = await tempDir('es-registry-auth-')
   })
   after(async () => {
@@ -158,21 +153,7 @@ describe('registry authentication and write-side errors', () => {
   const withUser = (registry: FakeRegistry, password: string) =>
     registry.url.replace('http://', `http://ops:${password}@`)
   const tailWith = (url: string, extra: string[] = []) =>
-    runEs([
-      'tail',
-      '--topic',
-      topic,
-      '--brokers',
-      brokers,
-      '--value-codec',
-      'avro-confluent',
-      '--registry',
-      url,
-      '-e',
-      '-o',
-      'ndjson',
-      ...extra,
-    ])
+    runEs(['tail', ...adHoc(topic, url), '-e', '-o', 'ndjson', ...extra])
 
   it('credentials in the registry URL become basic authentication', async () => {
     const run = await tailWith(withUser(basic, secret), ['--verbose'])
@@ -186,14 +167,7 @@ describe('registry authentication and write-side errors', () => {
     for (const run of [
       await runEs([
         'replay',
-        '--topic',
-        topic,
-        '--brokers',
-        brokers,
-        '--value-codec',
-        'avro-confluent',
-        '--registry',
-        withUser(basic, wrong),
+        ...adHoc(topic, withUser(basic), wrong),
         '--reducer',
         'count',
         '--from-beginning',
@@ -292,39 +266,18 @@ describe('decode failures at a glance', () => {
   before(async () => {
     registry = await startFakeRegistry()
     registry.schemas.set(7, { schema: JSON.stringify(schema) })
-    const type = avro.Type.forSchema(schema as avro.Schema)
-    const frame = (id: number) => {
-      const header = Buffer.alloc(5)
-      header.writeUInt32BE(id, 1)
-      return Buffer.concat([header, type.toBuffer({ type: 'BalanceSet', balance: 1 })])
-    }
-    await createTopic(topic)
-    const producer = testKafka().producer()
-    await producer.connect()
-    await producer.send({
-      topic,
-      messages: [
-        { key: 'a', value: frame(7) },
-        { key: 'b', value: frame(12), headers: { ce_type: 'BalanceSet' } },
-        { key: 'c', value: frame(12), headers: { ce_type: 'BalanceSet' } },
-        { key: 'd', value: Buffer.from('not framed') },
-        { key: 'e', value: frame(12), headers: { ce_type: 'BalanceSet' } },
-      ],
-    })
-    await producer.disconnect()
+    const frame = (id: number) => confluentFrame(id, { type: 'BalanceSet', balance: 1 })
+    await produce(topic, [
+      { key: 'a', value: frame(7) },
+      { key: 'b', value: frame(12), headers: { ce_type: 'BalanceSet' } },
+      { key: 'c', value: frame(12), headers: { ce_type: 'BalanceSet' } },
+      { key: 'd', value: Buffer.from('not framed') },
+      { key: 'e', value: frame(12), headers: { ce_type: 'BalanceSet' } },
+    ])
   })
   after(() => registry.close())
 
-  const flags = () => [
-    '--topic',
-    topic,
-    '--brokers',
-    brokers,
-    '--value-codec',
-    'avro-confluent',
-    '--registry',
-    registry.url,
-  ]
+  const flags = () => [...adHoc(topic, registry.url)]
 
   it('es tail -e ends with the undecodable records by schema id, with the first offset of each group', async () => {
     const run = await runEs(['tail', ...flags(), '-e', '-o', 'ndjson'])
