@@ -167,7 +167,7 @@ describe('registry authentication and write-side errors', () => {
     for (const run of [
       await runEs([
         'replay',
-        ...adHoc(topic, withUser(basic), wrong),
+        ...adHoc(topic, withUser(basic, wrong)),
         '--reducer',
         'count',
         '--from-beginning',
