@@ -1,12 +1,18 @@
 import { Args, Flags } from '@oclif/core'
-import { type CheckpointsReport, checkpoints } from '../src/checkpoints/checkpoints-service.js'
+import {
+  type CheckpointsReport,
+  checkpoints,
+  type ProjectionCheckpointsReport,
+  projectionCheckpoints,
+} from '../src/checkpoints/checkpoints-service.js'
 import { EsCommand } from '../src/cli/base-command.js'
 import { fromFlag, writeFlags } from '../src/cli/flags.js'
+import { UsageError } from '../src/errors.js'
 import { parseStartSpec } from '../src/kafka/offset-spec.js'
 import { canPrompt, confirm } from '../src/prompts/confirm.js'
-import { renderGrid } from '../src/render/table.js'
+import { renderGroupCheckpoints, renderProjectionCheckpoints, renderResetPlan } from '../src/render/checkpoints.js'
 
-export default class Checkpoints extends EsCommand<CheckpointsReport> {
+export default class Checkpoints extends EsCommand<CheckpointsReport | ProjectionCheckpointsReport> {
   static override summary =
     "Check a consumer group's committed offsets against the log; reset them with a dry run first."
   static override description =
@@ -16,10 +22,19 @@ export default class Checkpoints extends EsCommand<CheckpointsReport> {
     '<%= config.bin %> checkpoints bank-projector',
     '<%= config.bin %> checkpoints bank-projector --reset-to 2026-11-25T10:00:00Z',
     '<%= config.bin %> checkpoints bank-projector --reset-to beginning --topic bank.events --yes',
+    '<%= config.bin %> checkpoints --projection accounts',
   ]
   static override enableJsonFlag = true
-  static override args = { group: Args.string({ description: 'Consumer group id.', required: true }) }
+  static override args = {
+    group: Args.string({ description: 'Consumer group id (with --projection: also compared, optional).' }),
+  }
+  static override answersNo = (report: CheckpointsReport | ProjectionCheckpointsReport) =>
+    report.unsafe && !('reset' in report && report.reset?.executed)
   static override flags = {
+    projection: Flags.string({
+      summary: 'Check the offsets a projection keeps in its read model (readModel.offsets) instead.',
+      exclusive: ['reset-to', 'topic'],
+    }),
     topic: Flags.string({
       char: 't',
       summary: 'Only this topic (repeatable); default every topic the group has committed offsets for.',
@@ -40,92 +55,63 @@ export default class Checkpoints extends EsCommand<CheckpointsReport> {
     }),
   }
 
-  async run(): Promise<CheckpointsReport> {
+  async run(): Promise<CheckpointsReport | ProjectionCheckpointsReport> {
     const { args, flags } = await this.parse(Checkpoints)
     const config = await this.settings()
+    if (flags.projection !== undefined) {
+      const report = await projectionCheckpoints({
+        config,
+        service: this.serviceFlag,
+        projection: flags.projection,
+        group: args.group,
+        debug: (line) => this.out.debug(line),
+      })
+      if (!this.jsonEnabled()) {
+        const { table, summary } = renderProjectionCheckpoints(report, this.out.paint)
+        this.out.data(table)
+        for (const line of summary) this.out.info(line)
+      }
+      return report
+    }
+    if (args.group === undefined) {
+      throw new UsageError('checkpoints needs a consumer group, or --projection <name>', { code: 'USAGE' })
+    }
+    const group = args.group
     const applying = flags['reset-to'] !== undefined && !flags['dry-run']
     // A read-only profile shows the plan (a read) instead of offering to apply it, unless --allow-write.
     const writable = !config.profile?.readOnly || flags['allow-write']
     const ask = applying && !flags.yes && writable && canPrompt(this.jsonEnabled())
-    if (applying && (flags.yes || ask)) await this.guardWrite(`reset group ${args.group}'s offsets`, flags)
+    if (applying && (flags.yes || ask)) await this.guardWrite(`reset group ${group}'s offsets`, flags)
     let shown = false
     const report = await checkpoints({
       config,
-      group: args.group,
+      group,
       topics: flags.topic,
       resetTo: flags['reset-to'],
       execute: applying && flags.yes,
       confirm: ask
         ? (plan) => {
-            this.display(plan, 'tables')
+            this.display(plan)
             shown = true
-            return confirm({ question: `Reset group ${args.group}'s offsets as shown?`, action: 'a reset' })
+            return confirm({ question: `Reset group ${group}'s offsets as shown?`, action: 'a reset' })
           }
         : undefined,
       debug: (line) => this.out.debug(line),
     })
-    if (report.unsafe && !report.reset?.executed) process.exitCode = 1
-    if (!this.jsonEnabled()) this.display(report, shown ? 'outcome' : 'all')
+    if (!this.jsonEnabled()) {
+      if (!shown) this.display(report)
+      if (report.reset && (shown || report.reset.executed)) {
+        this.out.info(report.reset.executed ? this.out.paint.green('offsets reset') : 'cancelled: nothing was changed')
+      } else if (report.reset) this.out.info('dry run: nothing was changed (add --yes to apply)')
+    }
     return report
   }
 
-  /** The tables (shown before the question when there is one), then the outcome of a reset. */
-  private display(report: CheckpointsReport, stage: 'all' | 'tables' | 'outcome'): void {
-    const { paint } = this.out
-    if (stage === 'outcome') {
-      this.out.info(report.reset?.executed ? paint.green('offsets reset') : 'cancelled: nothing was changed')
-      return
-    }
-    const status = (s: string) =>
-      s === 'past-end' || s === 'below-start' ? paint.red(s) : s === 'behind' ? paint.yellow(s) : s
-    this.out.data(
-      renderGrid(
-        paint,
-        ['topic', 'partition', 'committed', 'log start', 'log end', 'lag', 'status', 'last consumed', 'newest'],
-        report.partitions.map((p) => [
-          p.topic,
-          String(p.partition),
-          p.committed === null ? '—' : String(p.committed),
-          String(p.start),
-          String(p.end),
-          p.lag === null ? '—' : p.lag.toLocaleString('en-US'),
-          status(p.status) + (p.lost ? ` (${p.lost.toLocaleString('en-US')} lost)` : ''),
-          p.committedAt ?? '',
-          p.newestAt ?? '',
-        ]),
-      ),
-    )
-    const lag = report.partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0)
-    this.out.info(
-      `group ${report.group} (${report.state}, ${report.members} ${report.members === 1 ? 'member' : 'members'}): ${lag.toLocaleString('en-US')} events behind${report.unsafe ? `; ${paint.red('unsafe checkpoint')}: the group will skip or repeat events` : ''}`,
-    )
-    if (report.reset) {
-      this.out.data(
-        renderGrid(
-          paint,
-          ['topic', 'partition', 'committed', 'reset to', 'effect', 'events from', 'events until'],
-          report.reset.rows.map((r) => [
-            r.topic,
-            String(r.partition),
-            r.committed === null ? '—' : String(r.committed),
-            String(r.target),
-            r.replayed === null
-              ? 'first commit'
-              : r.replayed > 0
-                ? `${r.replayed.toLocaleString('en-US')} events read again`
-                : r.replayed < 0
-                  ? `${(-r.replayed).toLocaleString('en-US')} events skipped`
-                  : 'unchanged',
-            r.from ?? '',
-            r.until ?? '',
-          ]),
-        ),
-      )
-      if (stage === 'all') {
-        this.out.info(
-          report.reset.executed ? paint.green('offsets reset') : 'dry run: nothing was changed (add --yes to apply)',
-        )
-      }
-    }
+  /** The tables (shown before the question when there is one). */
+  private display(report: CheckpointsReport): void {
+    const { table, summary } = renderGroupCheckpoints(report, this.out.paint)
+    this.out.data(table)
+    this.out.info(summary)
+    if (report.reset) this.out.data(renderResetPlan(report.reset, this.out.paint))
   }
 }

@@ -81,6 +81,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         onRecord: (record) => this.out.data(formatRecord(record, flags.format, this.out.paint)),
         drained: () => this.out.drained(),
         signal: interruption.signal,
+        onConnection: (state, message) => (state === 'lost' ? this.out.warn(message) : this.out.info(message)),
       })
       if (summary.hiddenUndecodable > 0) {
         this.out.warn(

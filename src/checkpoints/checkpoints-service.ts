@@ -4,12 +4,22 @@
  * committed offsets to any position of the offset grammar, a dry run unless `execute`.
  */
 import type { KafkaConnection, ResolvedConfig } from '../config/types.js'
-import { NotFoundError } from '../errors.js'
+import { ConfigError, NotFoundError } from '../errors.js'
 import { describeGroupOffsets, type GroupOffsets, groupHasMembers, setGroupOffsets } from '../kafka/groups.js'
 import { KafkaLogReader } from '../kafka/kafka-log-reader.js'
 import { type LogReader, positionKey, recordTimestamps } from '../kafka/log-reader.js'
 import type { StartSpec } from '../kafka/offset-spec.js'
-import { assessCheckpoints, type CheckpointRow, planReset, type ResetRow, UNSAFE } from './assess.js'
+import { projectionWithReadModel } from '../projections/projection.js'
+import { openReadModel } from '../read-models/open.js'
+import { openRuntime } from '../service/runtime.js'
+import {
+  assessCheckpoints,
+  type CheckpointRow,
+  type CheckpointStatus,
+  planReset,
+  type ResetRow,
+  UNSAFE,
+} from './assess.js'
 
 export interface CheckpointsRequest {
   connection: KafkaConnection
@@ -24,14 +34,34 @@ export interface CheckpointsRequest {
   confirm?: (report: CheckpointsReport) => Promise<boolean>
 }
 
+export type CheckpointPartition = CheckpointRow & { committedAt?: string; newestAt?: string }
+
 export interface CheckpointsReport {
   group: string
   state: string
   members: number
-  partitions: Array<CheckpointRow & { committedAt?: string; newestAt?: string }>
+  partitions: CheckpointPartition[]
   /** Some committed offset is past the log end or below its start. */
   unsafe: boolean
   reset?: { rows: Array<ResetRow & { from?: string; until?: string }>; executed: boolean }
+}
+
+/** `es checkpoints --projection`: the offsets a projector keeps in its read model, against the log. */
+export interface ProjectionCheckpointsReport {
+  projection: string
+  /** Where the offsets were read: the read model and its offsets table. */
+  readModel: string
+  partitions: Array<
+    CheckpointPartition & {
+      /** With a consumer group too: what the group has committed for this partition. */
+      group?: { committed: number | null; status: CheckpointStatus }
+    }
+  >
+  unsafe: boolean
+  /** The consumer group compared (the flag, or readModel.offsets.group). */
+  group?: { group: string; state: string; members: number }
+  /** Partitions where the group's committed offset differs from the read model's. */
+  differing: number
 }
 
 /** `inspectCheckpoints` with a reader of its own for the config's cluster, closed at the end. */
@@ -61,29 +91,13 @@ export async function inspectCheckpoints(request: CheckpointsRequest): Promise<C
       suggestion: 'name the topics with --topic to see them anyway, or check the group id',
     })
   }
-  const logs = (
-    await Promise.all(
-      topics.map(async (topic) => (await request.reader.watermarks(topic)).map((w) => ({ topic, ...w }))),
-    )
-  ).flat()
-  const rows = assessCheckpoints(logs, group.committed)
-  // The last event consumed (just below the committed offset) and the newest one, per partition.
-  const times = await recordTimestamps(request.reader, [
-    ...rows
-      .filter((r) => r.committed !== null && r.committed > r.start && r.committed <= r.end)
-      .map((r) => ({ ...r, offset: r.committed! - 1 })),
-    ...rows.filter((r) => r.end > r.start).map((r) => ({ ...r, offset: r.end - 1 })),
-  ])
+  const partitions = await assessWithTimes(request.reader, topics, group.committed)
   const report: CheckpointsReport = {
     group: request.group,
     state: group.state,
     members: group.members,
-    partitions: rows.map((r) => ({
-      ...r,
-      ...timeOf(times, r, r.committed === null ? undefined : r.committed - 1, 'committedAt'),
-      ...timeOf(times, r, r.end - 1, 'newestAt'),
-    })),
-    unsafe: rows.some((r) => UNSAFE.has(r.status)),
+    partitions,
+    unsafe: partitions.some((r) => UNSAFE.has(r.status)),
   }
   if (request.resetTo) {
     report.reset = await planned(request, group, topics)
@@ -100,6 +114,93 @@ export async function inspectCheckpoints(request: CheckpointsRequest): Promise<C
     }
   }
   return report
+}
+
+/** Offsets (committed or stored) against each partition's log, with the times of the events around them. */
+async function assessWithTimes(
+  reader: Pick<LogReader, 'read' | 'watermarks'>,
+  topics: string[],
+  committed: Array<{ topic: string; partition: number; offset: number | null }>,
+): Promise<CheckpointPartition[]> {
+  const logs = (
+    await Promise.all(topics.map(async (topic) => (await reader.watermarks(topic)).map((w) => ({ topic, ...w }))))
+  ).flat()
+  const rows = assessCheckpoints(logs, committed)
+  // The last event consumed (just below the committed offset) and the newest one, per partition.
+  const times = await recordTimestamps(reader, [
+    ...rows
+      .filter((r) => r.committed !== null && r.committed > r.start && r.committed <= r.end)
+      .map((r) => ({ ...r, offset: r.committed! - 1 })),
+    ...rows.filter((r) => r.end > r.start).map((r) => ({ ...r, offset: r.end - 1 })),
+  ])
+  return rows.map((r) => ({
+    ...r,
+    ...timeOf(times, r, r.committed === null ? undefined : r.committed - 1, 'committedAt'),
+    ...timeOf(times, r, r.end - 1, 'newestAt'),
+  }))
+}
+
+/**
+ * The offsets a projection's projector keeps in its read model (readModel.offsets), checked
+ * against the log of the projection's topics like a group's, and compared with the consumer
+ * group's committed offsets when there is one (`group`, or readModel.offsets.group).
+ */
+export async function projectionCheckpoints(request: {
+  config: ResolvedConfig
+  service?: string
+  projection?: string
+  group?: string
+  debug?: (line: string) => void
+}): Promise<ProjectionCheckpointsReport> {
+  const runtime = openRuntime(request.config, request.service, { debug: request.debug })
+  try {
+    const source = await projectionWithReadModel(runtime.service, request.projection, 'checkpoints --projection')
+    const spec = source.projection.readModel
+    const offsetsSpec = 'offsets' in spec ? spec.offsets : undefined
+    const readModel = await openReadModel(spec, runtime)
+    try {
+      if (!offsetsSpec || !readModel.storedOffsets) {
+        throw new ConfigError(`the read model of projection ${source.projection.name} declares no offsets table`, {
+          code: 'NO_OFFSETS_TABLE',
+          where: { path: `${source.readModelPath}.offsets` },
+          suggestion:
+            'add readModel.offsets: {table: projector_offsets} (sqlite or postgres), or check a consumer group: es checkpoints <group>',
+        })
+      }
+      const stored = await readModel.storedOffsets()
+      const partitions: ProjectionCheckpointsReport['partitions'] = await assessWithTimes(
+        runtime.reader,
+        source.topics,
+        stored,
+      )
+      const report: ProjectionCheckpointsReport = {
+        projection: source.projection.name,
+        readModel: `${readModel.label}, offsets in ${offsetsSpec.table}`,
+        partitions,
+        unsafe: partitions.some((r) => UNSAFE.has(r.status)),
+        differing: 0,
+      }
+      const groupName = request.group ?? offsetsSpec.group
+      if (groupName !== undefined) {
+        const group = await describeGroupOffsets(request.config.kafka, groupName, source.topics)
+        const logs = partitions.map(({ topic, partition, start, end }) => ({ topic, partition, start, end }))
+        const byPartition = new Map(
+          assessCheckpoints(logs, group.committed).map((r) => [`${r.topic}/${r.partition}`, r]),
+        )
+        for (const row of partitions) {
+          const other = byPartition.get(`${row.topic}/${row.partition}`)!
+          row.group = { committed: other.committed, status: other.status }
+          if (other.committed !== row.committed) report.differing++
+        }
+        report.group = { group: groupName, state: group.state, members: group.members }
+      }
+      return report
+    } finally {
+      await readModel.close()
+    }
+  } finally {
+    await runtime.close()
+  }
 }
 
 /** The reset of the committed offsets to `resetTo`, per partition, with the time span each move covers. */

@@ -7,7 +7,7 @@ import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig } from '../config/load.js'
 import { readOnlyRefusal } from '../config/profiles.js'
 import type { ResolvedConfig } from '../config/types.js'
-import { CancelledError, EsError, InternalError, InterruptedError } from '../errors.js'
+import { CancelledError, EsError, ExitCode, InternalError, InterruptedError } from '../errors.js'
 import { confirm } from '../prompts/confirm.js'
 import { createOutput, type Output } from '../render/output.js'
 import { applyCodecFlags, type CodecFlagValues } from './flags.js'
@@ -60,10 +60,30 @@ export abstract class EsCommand<Result> extends Command {
       default: false,
       helpGroup: 'GLOBAL',
     }),
+    quiet: Flags.boolean({
+      summary: 'No warnings about risky configuration (the config can say warnings: false).',
+      default: false,
+      helpGroup: 'GLOBAL',
+    }),
   }
 
   /** What the command returns is its `--json` contract. */
   abstract override run(): Promise<Result>
+
+  /**
+   * Commands whose result can be "no" (drift found, a command rejected, an unsafe checkpoint)
+   * declare it here: the command then exits 1, with its result printed as usual (SPEC: exit 1).
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each command declares it for its own result type
+  static answersNo?: (result: any) => boolean
+
+  /** oclif's run, then the exit code of a "no" (see `answersNo`). */
+  override async _run<T>(): Promise<T> {
+    const result = await super._run<T>()
+    const answersNo = (this.constructor as typeof EsCommand).answersNo
+    if (result !== undefined && process.exitCode === undefined && answersNo?.(result)) process.exitCode = ExitCode.no
+    return result
+  }
 
   private globalFlags?: GlobalFlags
   private resolvedConfig?: ResolvedConfig
@@ -121,7 +141,10 @@ export abstract class EsCommand<Result> extends Command {
   /** Whether `es profiles` and the like say which profile is in use themselves. */
   protected showsProfile = false
 
-  /** The resolved configuration (config file, environment, global flags), loaded once. */
+  /**
+   * The resolved configuration (config file, environment, global flags), loaded once; its warnings
+   * about risky settings go to stderr then (unless --quiet silences them).
+   */
   protected async settings(): Promise<ResolvedConfig> {
     if (!this.resolvedConfig) {
       this.resolvedConfig = await loadConfig({
@@ -144,6 +167,9 @@ export abstract class EsCommand<Result> extends Command {
         const why = profile.chosenBy === 'flag' ? '--profile' : 'ES_PROFILE'
         // Also under --json: stdout stays the document, and the line is on stderr.
         process.stderr.write(`profile ${profile.name} (${why}${profile.readOnly ? ', read-only' : ''})\n`)
+      }
+      for (const warning of this.resolvedConfig.riskWarnings ?? []) {
+        if (!(warning.silenceable && this.globalFlags?.quiet)) this.out.warn(warning.message)
       }
     }
     return this.resolvedConfig

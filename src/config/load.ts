@@ -36,6 +36,7 @@ import {
   type TlsOptions,
 } from './types.js'
 import { type ConfigSite, validateConfigDocument } from './validate.js'
+import { readConfigWarnings } from './warnings.js'
 
 export interface LoadConfigInput {
   configPath?: string
@@ -58,7 +59,9 @@ export async function loadConfig(input: LoadConfigInput): Promise<ResolvedConfig
     ? resolve(input.cwd, input.configPath)
     : CONFIG_NAMES.map((name) => resolve(input.cwd, name)).find((candidate) => existsSync(candidate))
   const source = file ? await readConfigFile(file) : undefined
-  return resolveConfig(source?.document ?? {}, { ...input, file, locate: source?.locate })
+  const config = resolveConfig(source?.document ?? {}, { ...input, file, locate: source?.locate })
+  config.riskWarnings = await readConfigWarnings({ file, raw: source?.document ?? {}, config, cwd: input.cwd })
+  return config
 }
 
 interface ConfigSource {

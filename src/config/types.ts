@@ -8,6 +8,7 @@
  * is resolved, so a key added to the schema is added here too.
  */
 import type { Provenance } from './interpolate.js'
+import type { ConfigWarning } from './warnings.js'
 
 export interface ResolvedConfig {
   /** Where the config came from (absolute path), or undefined in zero-config use. */
@@ -23,6 +24,8 @@ export interface ResolvedConfig {
   warnings: boolean
   /** Where values came from (`${VAR}`, flags), so that messages name a variable, never its value. */
   provenance: Provenance
+  /** Risky settings to warn about on stderr (src/config/warnings.ts), those `warnings: false` silences left out. */
+  riskWarnings?: ConfigWarning[]
 }
 
 export interface ProfileInUse {
@@ -204,10 +207,37 @@ export interface ProjectionSpec {
 }
 
 export type ReadModelSpec =
-  | { type: 'sqlite'; file: string; table: string; key?: string; columns?: Record<string, string> }
-  | { type: 'postgres'; url: string; table: string; key?: string; columns?: Record<string, string> }
-  | { type: 'http'; url: string; listUrl?: string; key?: string }
+  | {
+      type: 'sqlite'
+      file: string
+      table: string
+      key?: string
+      columns?: Record<string, string>
+      offsets?: OffsetsTableSpec
+    }
+  | {
+      type: 'postgres'
+      url: string
+      table: string
+      key?: string
+      columns?: Record<string, string>
+      offsets?: OffsetsTableSpec
+    }
+  | { type: 'http'; url: string; listUrl?: string; key?: string; absentStatuses?: number[] }
   | { type: 'topic'; topic: string }
+
+/** Where a projector keeps its offsets in its read model, next to its rows. */
+export interface OffsetsTableSpec {
+  table: string
+  /** Column names; defaults `topic`, `partition`, `next_offset` (the next offset to read). */
+  topic?: string
+  partition?: string
+  offset?: string
+  /** Only rows with these column values (one table for several projections). */
+  where?: Record<string, string | number>
+  /** The projector's consumer group, compared as well. */
+  group?: string
+}
 
 export const defaultEnvelope: EnvelopeSpec = {
   type: '$.type',

@@ -7,17 +7,26 @@
  * - kafkajs never writes to stdout/stderr: its log lines go to the `debug` callback or nowhere
  *   (also when KAFKAJS_LOG_LEVEL is set, since the log creator is ours).
  * - An unreachable broker fails within `connectionTimeoutMs` with UnreachableError (exit 4):
- *   kafkajs's own retries can take longer, so connecting runs under `withDeadline`.
+ *   kafkajs's own retries can take longer, so connecting runs under `withDeadline`. A failure no
+ *   retry can fix (a TLS handshake, nothing listening) fails at once (`connectWithin`, with the
+ *   sockets of a ConnectionWatch).
+ * - TLS verifies the broker's certificate chain and host name unless the config says otherwise.
  */
 import { readFileSync } from 'node:fs'
-import type { ConnectionOptions } from 'node:tls'
+import { isIP } from 'node:net'
+import { type ConnectionOptions, checkServerIdentity } from 'node:tls'
 import type { KafkaConfig, logCreator, logLevel, SASLOptions } from 'kafkajs'
 import type { KafkaConnection } from '../config/types.js'
 import { ConfigError, EsError, UnreachableError } from '../errors.js'
+import { runningLocalBrokers } from '../local/broker.js'
+import type { ConnectionWatch } from './connection-watch.js'
+import { isTlsFailure, tlsFailure } from './tls-failure.js'
 
 export interface ClientOptions {
   /** Receives kafkajs's log lines (debug level and up), e.g. for `--verbose`; none when absent. */
   debug?: (line: string) => void
+  /** Watches the client's sockets (its socket factory is used), for failing fast. */
+  watch?: ConnectionWatch
 }
 
 const LOG_NOTHING = 0 as logLevel
@@ -37,6 +46,7 @@ export function kafkaClientConfig(connection: KafkaConnection, options: ClientOp
   }
   const ssl = tlsOptions(connection.ssl)
   if (ssl !== undefined) config.ssl = ssl
+  if (options.watch) config.socketFactory = options.watch.socketFactory as unknown as KafkaConfig['socketFactory']
   if (connection.sasl) {
     const { mechanism, username, password } = connection.sasl
     config.sasl = { mechanism, username, password } as SASLOptions
@@ -79,14 +89,25 @@ function safeJson(value: unknown): string {
   }
 }
 
-/** `ssl` of the config: `true`, or CA/cert/key given as PEM text or as a path to a PEM file. */
+/**
+ * `ssl` of the config: `true`, or CA/cert/key given as PEM text or as a path to a PEM file.
+ * `servername` is the name checked in the broker's certificate (and sent as SNI unless it is an
+ * IP address); `checkHostname: false` accepts any name but still verifies the chain.
+ */
 function tlsOptions(ssl: KafkaConnection['ssl']): ConnectionOptions | boolean | undefined {
   if (ssl === undefined || typeof ssl === 'boolean') return ssl
   const options: ConnectionOptions = {}
   if (ssl.ca !== undefined) options.ca = pem(ssl.ca, 'ssl.ca')
   if (ssl.cert !== undefined) options.cert = pem(ssl.cert, 'ssl.cert')
   if (ssl.key !== undefined) options.key = pem(ssl.key, 'ssl.key')
+  if (ssl.passphrase !== undefined) options.passphrase = ssl.passphrase
   if (ssl.rejectUnauthorized !== undefined) options.rejectUnauthorized = ssl.rejectUnauthorized
+  const servername = ssl.servername
+  if (servername !== undefined) {
+    if (!isIP(servername)) options.servername = servername
+    options.checkServerIdentity = (_host, cert) => checkServerIdentity(servername, cert)
+  }
+  if (ssl.checkHostname === false) options.checkServerIdentity = () => undefined
   return options
 }
 
@@ -132,6 +153,15 @@ interface KafkaJsErrorShape {
   originalError?: unknown
 }
 
+/** True for kafkajs errors that mean: the cluster refused our credentials or access. */
+export function isAuthenticationFailure(error: unknown): boolean {
+  for (let e = error as KafkaJsErrorShape | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.name === 'KafkaJSSASLAuthenticationError' || (e.type && authenticationTypes.has(e.type))) return true
+    e = (e.cause ?? e.originalError) as KafkaJsErrorShape | undefined
+  }
+  return false
+}
+
 /** True for kafkajs errors that mean: the cluster cannot be reached or refused us. */
 export function isConnectionFailure(error: unknown): boolean {
   for (let e = error as KafkaJsErrorShape | undefined, depth = 0; e && depth < 5; depth++) {
@@ -152,11 +182,21 @@ export function isConnectionFailure(error: unknown): boolean {
  * connection, timeout and authentication failures become UnreachableError (exit 4); typed errors
  * pass through; anything else is returned unchanged (a bug or an unexpected broker answer).
  */
-export function toEsError(error: unknown, connection: Pick<KafkaConnection, 'brokers'>, action: string): unknown {
+export function toEsError(
+  error: unknown,
+  connection: Pick<KafkaConnection, 'brokers'> & Partial<Pick<KafkaConnection, 'ssl'>>,
+  action: string,
+): unknown {
   if (error instanceof EsError) return error
+  if (hasName(error, 'KafkaJSServerDoesNotSupportApiKey')) return notBrokerListener(connection.brokers, error)
   if (!isConnectionFailure(error)) return error
   const brokers = connection.brokers.join(',')
   const detail = rootMessage(error)
+  const tls = tlsCode(error)
+  if (tls !== undefined) {
+    const failure = tlsFailure({ code: tls, message: detail }, { broker: brokers, ssl: connection.ssl })
+    if (failure) return failure
+  }
   const authentication = /SASL|authenticat|authoriz/i.test(`${detail} ${(error as KafkaJsErrorShape).type ?? ''}`)
   return new UnreachableError(
     authentication
@@ -173,6 +213,48 @@ export function toEsError(error: unknown, connection: Pick<KafkaConnection, 'bro
   )
 }
 
+function hasName(error: unknown, name: string): boolean {
+  for (let e = error as KafkaJsErrorShape | undefined, depth = 0; e && depth < 5; depth++) {
+    if (e.name === name) return true
+    e = (e.cause ?? e.originalError) as KafkaJsErrorShape | undefined
+  }
+  return false
+}
+
+/** The TLS error code (kafkajs keeps the socket error's code on its connection errors), if any. */
+function tlsCode(error: unknown): string | undefined {
+  for (let e = error as (KafkaJsErrorShape & { code?: string }) | undefined, depth = 0; e && depth < 5; depth++) {
+    if (isTlsFailure({ code: e.code })) return e.code
+    e = (e.cause ?? e.originalError) as KafkaJsErrorShape | undefined
+  }
+  return undefined
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/
+
+/**
+ * The broker answered ApiVersions without the APIs every broker has (Metadata): a listener of
+ * another kind, typically the KRaft controller's, one port away from the broker's.
+ */
+function notBrokerListener(brokers: string[], cause: unknown): UnreachableError {
+  const list = brokers.join(',')
+  const loopback = brokers.filter((b) => LOOPBACK.test(b.replace(/:\d+$/, '')))
+  const local = loopback.length > 0 ? runningLocalBrokers() : []
+  const ports = new Set(loopback.map((b) => Number(b.replace(/^.*:/, ''))))
+  const matching = local.filter((l) => ports.has(l.controllerPort))
+  const hint = (matching.length > 0 ? matching : local).map((l) => `127.0.0.1:${l.port}`)
+  return new UnreachableError(
+    `${list} ${brokers.length > 1 ? 'includes an address that is' : 'is'} not a broker listener${hint.length ? ` (the local broker is at ${hint.join(', ')})` : ''}`,
+    {
+      code: 'KAFKA_NOT_A_BROKER',
+      suggestion:
+        'it answers Kafka requests but not those of a broker (a KRaft controller listener?): point --brokers / ES_BROKERS / the config at a broker listener',
+      where: { brokers: list },
+      cause,
+    },
+  )
+}
+
 function rootMessage(error: unknown): string {
   let e = error as KafkaJsErrorShape | undefined
   let message = e?.message ?? String(error)
@@ -184,31 +266,66 @@ function rootMessage(error: unknown): string {
 }
 
 /**
- * Resolves like `work`, or rejects with `onTimeout()` after `ms`. On timeout `cleanup` starts in the
- * background and is not awaited: kafkajs's disconnect waits for pending requests, which is the
- * very thing that did not answer.
+ * Resolves like `work`, or rejects with `onTimeout()` after `ms`, or as soon as `abort` rejects.
+ * When it gives up on `work`, `cleanup` starts in the background and is not awaited: kafkajs's
+ * disconnect waits for pending requests, which is the very thing that did not answer.
  */
 export async function withDeadline<T>(
   work: Promise<T>,
   ms: number,
   onTimeout: () => Error,
   cleanup?: () => Promise<unknown> | undefined,
+  abort?: Promise<never>,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined
+  let settled = false
+  work.then(
+    () => {
+      settled = true
+    },
+    () => {
+      settled = true
+    },
+  )
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(onTimeout())
+    timer = setTimeout(() => reject(onTimeout()), ms)
+  })
+  try {
+    return await Promise.race(abort ? [work, deadline, abort] : [work, deadline])
+  } catch (error) {
+    if (!settled)
       Promise.resolve()
         .then(cleanup)
         .catch(() => {})
-    }, ms)
-  })
-  try {
-    return await Promise.race([work, deadline])
+    throw error
   } finally {
     clearTimeout(timer)
-    work.catch(() => {}) // a late failure of abandoned work must not surface as unhandled
   }
+}
+
+/**
+ * Connects a kafkajs client (`connect`) within the connection timeout, failing at once on what
+ * the watch saw that no retry fixes; afterwards refusals count as an outage. Failures are typed.
+ */
+export async function connectWithin(
+  connection: KafkaConnection,
+  watch: ConnectionWatch,
+  connect: Promise<unknown>,
+  disconnect: () => Promise<unknown>,
+  action = 'connecting',
+): Promise<void> {
+  try {
+    await withDeadline(
+      connect,
+      connection.connectionTimeoutMs,
+      () => connectTimeout(connection),
+      disconnect,
+      watch.failure,
+    )
+  } catch (error) {
+    throw toEsError(watch.fatal ?? error, connection, action)
+  }
+  watch.markEstablished()
 }
 
 /** The UnreachableError for a connect that did not finish in time. */

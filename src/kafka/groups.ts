@@ -4,7 +4,8 @@
  */
 import type { KafkaConnection } from '../config/types.js'
 import { NegativeOutcomeError } from '../errors.js'
-import { type ClientOptions, connectTimeout, kafkaClientConfig, toEsError, withDeadline } from './connection.js'
+import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
+import { ConnectionWatch } from './connection-watch.js'
 
 export interface GroupOffsets {
   group: string
@@ -23,14 +24,10 @@ async function withAdmin<T>(
   options: ClientOptions = {},
 ): Promise<T> {
   const { Kafka } = (await import('kafkajs')).default
-  const admin = new Kafka(kafkaClientConfig(connection, options)).admin()
+  const watch = new ConnectionWatch(connection)
+  const admin = new Kafka(kafkaClientConfig(connection, { ...options, watch })).admin()
   try {
-    await withDeadline(
-      admin.connect(),
-      connection.connectionTimeoutMs,
-      () => connectTimeout(connection),
-      () => admin.disconnect(),
-    )
+    await connectWithin(connection, watch, admin.connect(), () => admin.disconnect(), action)
     return await work(admin)
   } catch (error) {
     throw toEsError(error, connection, action)

@@ -15,7 +15,11 @@
  *   which the broker always serves (KIP-74: at least one batch, however large).
  * - Lost connections are retried (metadata refresh, then the leader again) for up to
  *   `connectionTimeoutMs`, partitions without a leader for up to `requestTimeoutMs`; then
- *   UnreachableError. A topic deleted during the read ends it with NotFoundError.
+ *   UnreachableError. A read that follows the log (no range has an end) instead waits out an
+ *   outage of any length, retrying with backoff while it runs, and says once that the connection
+ *   is lost and once that it is back (`onConnection`); it continues at the positions it had, so no
+ *   record is lost or repeated. TLS and authentication failures end any read at once. A topic
+ *   deleted during the read ends it with NotFoundError.
  * - Records of a partition are delivered in offset order; partitions interleave.
  */
 import type { KafkaConnection } from '../config/types.js'
@@ -24,11 +28,14 @@ import { decompressRecords } from './compression.js'
 import {
   type ClientOptions,
   connectTimeout,
+  connectWithin,
+  isAuthenticationFailure,
   isConnectionFailure,
   kafkaClientConfig,
   toEsError,
   withDeadline,
 } from './connection.js'
+import { ConnectionWatch } from './connection-watch.js'
 import { decodeFetchResponse, type FetchResponse } from './fetch-response.js'
 import {
   type KafkajsBroker,
@@ -76,6 +83,7 @@ const UNKNOWN_TOPIC_OR_PARTITION = 3
 interface Session {
   kafkajs: KafkajsInternals
   cluster: KafkajsCluster
+  watch: ConnectionWatch
 }
 
 export class KafkaLogReader implements LogReader {
@@ -161,6 +169,7 @@ export class KafkaLogReader implements LogReader {
       partitionMaxBytes: Math.min(this.options.partitionMaxBytes ?? MiB, maxBytes),
       bufferBytes: this.options.bufferBytes ?? 2 * maxBytes,
       signal: options.signal,
+      onConnection: options.onConnection,
     })
     this.runs.add(run)
     try {
@@ -178,7 +187,6 @@ export class KafkaLogReader implements LogReader {
     if (session) await session.then((s) => s.cluster.disconnect()).catch(() => {})
   }
 
-  /** Runs `work` on the connected session; kafkajs failures become typed errors naming `action`. */
   /**
    * Runs `work` on the session. Leader errors (a topic just created, a leader moving) refresh the
    * metadata and retry, for up to the connection timeout; anything else fails at once.
@@ -195,7 +203,7 @@ export class KafkaLogReader implements LogReader {
           await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 1000)))
           continue
         }
-        throw toEsError(error, this.connection, action)
+        throw toEsError(this.watch?.fatal ?? error, this.connection, action)
       }
     }
   }
@@ -215,6 +223,8 @@ export class KafkaLogReader implements LogReader {
     }
   }
 
+  private watch?: ConnectionWatch
+
   private connect(): Promise<Session> {
     this.session ??= this.openSession()
     return this.session
@@ -222,10 +232,12 @@ export class KafkaLogReader implements LogReader {
 
   private async openSession(): Promise<Session> {
     const kafkajs = loadKafkajsInternals()
-    const config = kafkaClientConfig(this.connection, this.options)
+    const watch = new ConnectionWatch(this.connection)
+    this.watch = watch
+    const config = kafkaClientConfig(this.connection, { ...this.options, watch })
     const cluster = kafkajs.createCluster({
       logger: kafkajs.createLogger(config.logLevel as number, config.logCreator),
-      socketFactory: kafkajs.socketFactory(),
+      socketFactory: config.socketFactory,
       brokers: config.brokers,
       ssl: config.ssl,
       sasl: config.sasl,
@@ -243,19 +255,14 @@ export class KafkaLogReader implements LogReader {
       isolationLevel: READ_COMMITTED,
     })
     try {
-      await withDeadline(
-        cluster.connect(),
-        this.connection.connectionTimeoutMs,
-        () => connectTimeout(this.connection),
-        () => cluster.disconnect(),
-      )
+      await connectWithin(this.connection, watch, cluster.connect(), () => cluster.disconnect())
     } catch (error) {
       this.session = undefined
       // Not awaited: disconnecting waits for the requests that did not get an answer.
       cluster.disconnect().catch(() => {})
-      throw toEsError(error, this.connection, 'connecting')
+      throw error
     }
-    return { kafkajs, cluster }
+    return { kafkajs, cluster, watch }
   }
 }
 
@@ -289,6 +296,7 @@ interface FetchSettings {
   partitionMaxBytes: number
   bufferBytes: number
   signal?: AbortSignal
+  onConnection?: ReadOptions['onConnection']
 }
 
 /** Scanned record sets waiting for the caller, with the position after each. */
@@ -303,6 +311,8 @@ class FetchRun {
   private failure: unknown
   private stopped = false
   private wakeCaller?: () => void
+  /** Since when a follow has been without its broker; undefined while connected. */
+  private outageSince?: number
   private spaceWaiters: Array<() => void> = []
   private readonly onAbort = () => this.stop()
 
@@ -399,6 +409,8 @@ class FetchRun {
   private async runLoop(leader: number, token: object): Promise<void> {
     let rotation = 0
     let failingSince: number | undefined
+    let failures = 0
+    let relocate = false
     while (!this.stopped) {
       const led = this.cursors.filter((c) => c.leader === leader && !this.isDone(c))
       if (led.length === 0) {
@@ -411,20 +423,51 @@ class FetchRun {
       const shift = rotation++ % led.length
       const cursors = [...led.slice(shift), ...led.slice(0, shift)]
       try {
+        if (relocate) {
+          // Some cursors may have another leader now: the loop looks at its partitions again.
+          await this.relocateWithin(cursors, leader)
+          relocate = false
+          continue
+        }
         const broker = await this.session.cluster.findBroker({ nodeId: leader })
         const response = await this.fetch(broker, cursors)
         if (this.stopped) return
         failingSince = undefined
+        failures = 0
+        this.connectionBack()
         await this.handle(response, cursors, leader)
       } catch (error) {
         if (this.stopped) return
-        if (error instanceof EsError || !isConnectionFailure(error)) throw error
+        if (this.session.watch.fatal) throw this.session.watch.fatal
+        if (!isOutage(error)) throw error
         failingSince ??= Date.now()
-        if (Date.now() - failingSince > this.reader.connection.connectionTimeoutMs) throw error
-        await sleep(250)
-        await this.relocateWithin(cursors, leader)
+        const following = cursors.every((c) => c.end === undefined)
+        if (!following && Date.now() - failingSince > this.reader.connection.connectionTimeoutMs) throw error
+        if (following) this.connectionLost(error)
+        await sleep(following ? Math.min(250 * 2 ** failures++, 5000) : 250)
+        relocate = true
       }
     }
+  }
+
+  /** A follow lost its broker: said once per outage. */
+  private connectionLost(error: unknown): void {
+    if (this.outageSince !== undefined) return
+    this.outageSince = Date.now()
+    const cause = toEsError(error, this.reader.connection, 'following')
+    const detail = cause instanceof Error ? cause.message : String(cause)
+    this.settings.onConnection?.('lost', `${detail}; waiting for it to come back (Ctrl-C stops)`)
+  }
+
+  /** A fetch succeeded: if the follow was waiting for its broker, says it is back. */
+  private connectionBack(): void {
+    if (this.outageSince === undefined) return
+    const seconds = Math.round((Date.now() - this.outageSince) / 1000)
+    this.outageSince = undefined
+    this.settings.onConnection?.(
+      'back',
+      `Kafka at ${this.reader.connection.brokers.join(',')} answers again after ${seconds} s; following on`,
+    )
   }
 
   private async fetch(broker: KafkajsBroker, cursors: Cursor[]): Promise<FetchResponse> {
@@ -627,6 +670,15 @@ function sleep(ms: number): Promise<void> {
 }
 
 const LEADER_ERRORS = new Set(['NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE'])
+
+/**
+ * Errors a broker outage causes (connection lost or refused, requests timing out, our own
+ * "did not answer" deadline), as opposed to ones no retry fixes (authentication, TLS, data).
+ */
+function isOutage(error: unknown): boolean {
+  if (error instanceof EsError) return error instanceof UnreachableError && error.code === 'KAFKA_UNREACHABLE'
+  return isConnectionFailure(error) && !isAuthenticationFailure(error)
+}
 
 /** kafkajs protocol errors that mean "ask again after refreshing metadata". */
 function isLeaderError(error: unknown): boolean {

@@ -60,6 +60,11 @@ export interface ReadOptions {
   maxBytes?: number
   /** How long one fetch waits on the broker for new records when caught up. */
   maxWaitMs?: number
+  /**
+   * Reads that follow the log wait out broker outages; this is told once when the connection is
+   * lost (`lost`) and once when the broker answers again (`back`), with a line to show.
+   */
+  onConnection?: (state: 'lost' | 'back', message: string) => void
 }
 
 export interface LogReader {

@@ -5,7 +5,8 @@
  */
 import type { KafkaConnection } from '../config/types.js'
 import { NotFoundError } from '../errors.js'
-import { type ClientOptions, connectTimeout, kafkaClientConfig, toEsError, withDeadline } from './connection.js'
+import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
+import { ConnectionWatch } from './connection-watch.js'
 import { topicNotFound } from './log-reader.js'
 
 export interface OutgoingRecord {
@@ -29,7 +30,8 @@ export async function produceRecord(
   options: ClientOptions = {},
 ): Promise<ProducedRecord> {
   const { Kafka } = (await import('kafkajs')).default
-  const kafka = new Kafka(kafkaClientConfig(connection, options))
+  const watch = new ConnectionWatch(connection)
+  const kafka = new Kafka(kafkaClientConfig(connection, { ...options, watch }))
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
   // Whether the topic exists is asked in parallel with connecting the producer: kafkajs would
   // retry an unknown topic's metadata for ~10 s before giving up.
@@ -44,12 +46,7 @@ export async function produceRecord(
   })()
   existing.catch(() => {})
   try {
-    await withDeadline(
-      Promise.all([producer.connect(), existing]),
-      connection.connectionTimeoutMs,
-      () => connectTimeout(connection),
-      () => producer.disconnect(),
-    )
+    await connectWithin(connection, watch, Promise.all([producer.connect(), existing]), () => producer.disconnect())
     const topics = await existing
     if (!topics.includes(record.topic)) throw topicNotFound(record.topic, topics)
     const [metadata] = await producer.send({

@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { closeSync, existsSync, openSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer, Socket } from 'node:net'
 import { homedir } from 'node:os'
@@ -364,6 +364,33 @@ export function isListening(port: number, host = '127.0.0.1'): Promise<boolean> 
     socket.once('error', () => done(false))
     socket.connect(port, host)
   })
+}
+
+/**
+ * The local brokers (`es local start`) whose process is alive, from their records under
+ * `$ES_HOME/local/*`; synchronous and without network, for error messages ("the local broker is
+ * at …").
+ */
+export function runningLocalBrokers(
+  env: NodeJS.ProcessEnv = process.env,
+): Array<{ port: number; controllerPort: number }> {
+  const root = join(env.ES_HOME ?? join(homedir(), '.es'), 'local')
+  let entries: string[]
+  try {
+    entries = readdirSync(root)
+  } catch {
+    return []
+  }
+  const running: Array<{ port: number; controllerPort: number }> = []
+  for (const entry of entries.sort()) {
+    try {
+      const record = JSON.parse(readFileSync(paths(join(root, entry)).record, 'utf8')) as BrokerRecord
+      if (isAlive(record.pid)) running.push({ port: record.port, controllerPort: record.controllerPort })
+    } catch {
+      // not a broker home, or no record: not running
+    }
+  }
+  return running
 }
 
 function isAlive(pid: number): boolean {

@@ -4,15 +4,18 @@
  * compares them by what they mean (src/diff/compare.ts).
  */
 import type pg from 'pg'
+import type { OffsetsTableSpec } from '../config/types.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
 import { redact } from '../redact.js'
 import {
   keptNotFound,
   keptTableName,
+  offsetsQuery,
   type ReadModel,
   type RebuildableReadModel,
   rowKey,
   rowsByKey,
+  toStoredOffsets,
 } from './read-model.js'
 import type { Row } from './row.js'
 
@@ -25,6 +28,8 @@ export interface PostgresReadModelSpec {
   connectionTimeoutMs?: number
   /** Rows per page of a scan (a server-side cursor). Default 5000. */
   pageRows?: number
+  /** The projector's offsets table. */
+  offsets?: OffsetsTableSpec
 }
 
 export async function openPostgresReadModel(spec: PostgresReadModelSpec): Promise<ReadModel> {
@@ -205,6 +210,22 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
         }
         return found
       },
+      storedOffsets: spec.offsets
+        ? async () => {
+            const { text, values } = offsetsQuery(spec.offsets!, quote, (i) => `$${i}`)
+            let rows: Array<{ topic: unknown; partition: unknown; next_offset: unknown }>
+            try {
+              rows = (await client.query(text, values)).rows
+            } catch (error) {
+              throw new ConfigError(`cannot read the offsets table of ${label}: ${(error as Error).message}`, {
+                code: 'READ_MODEL_OFFSETS_INVALID',
+                where: { url: where, table: spec.offsets!.table },
+                suggestion: 'check readModel.offsets (table and column names) in the config',
+              })
+            }
+            return toStoredOffsets(rows, label)
+          }
+        : undefined,
       async createShadow() {
         await query(`DROP TABLE IF EXISTS ${shadow}`)
         // Same columns, defaults, constraints and indexes (under generated names).

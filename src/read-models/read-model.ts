@@ -3,6 +3,7 @@
  * implementation per kind of read model (SQLite file, PostgreSQL table, HTTP query API, compacted
  * topic) and an in-memory one; test/support/read-model-contract.ts runs the same suite on each.
  */
+import type { OffsetsTableSpec } from '../config/types.js'
 import { ConfigError, InvalidDataError, NotFoundError } from '../errors.js'
 import { compareIds } from '../stores/state-store.js'
 import type { Row } from './row.js'
@@ -25,7 +26,56 @@ export interface ReadModel {
   scan(): Promise<RowScan | undefined>
   /** The rows of these ids that exist. */
   get(ids: readonly string[]): Promise<Map<string, Row>>
+  /**
+   * The offsets the projector stored in this read model (its `offsets` table), or undefined when
+   * none is declared.
+   */
+  storedOffsets?(): Promise<StoredOffset[]>
   close(): Promise<void>
+}
+
+/** One partition's offset as a projector keeps it: the next offset it will read. */
+export interface StoredOffset {
+  topic: string
+  partition: number
+  offset: number
+}
+
+/**
+ * The query reading a projector's offsets table: columns and filter from the spec, `quote` for
+ * identifiers, `placeholder(i)` for the i-th parameter (`?`, `$1`).
+ */
+export function offsetsQuery(
+  spec: OffsetsTableSpec,
+  quote: (name: string) => string,
+  placeholder: (index: number) => string,
+): { text: string; values: Array<string | number> } {
+  const where = Object.entries(spec.where ?? {})
+  const text = `SELECT ${quote(spec.topic ?? 'topic')} AS topic, ${quote(spec.partition ?? 'partition')} AS partition, ${quote(spec.offset ?? 'next_offset')} AS next_offset FROM ${spec.table
+    .split('.')
+    .map(quote)
+    .join(
+      '.',
+    )}${where.length ? ` WHERE ${where.map(([column], i) => `${quote(column)} = ${placeholder(i + 1)}`).join(' AND ')}` : ''}`
+  return { text, values: where.map(([, value]) => value) }
+}
+
+/** Rows of `offsetsQuery` as offsets (PostgreSQL BIGINT arrives as text). */
+export function toStoredOffsets(
+  rows: Array<{ topic: unknown; partition: unknown; next_offset: unknown }>,
+  label: string,
+): StoredOffset[] {
+  return rows.map((row) => {
+    const offset = Number(row.next_offset)
+    const partition = Number(row.partition)
+    if (typeof row.topic !== 'string' || !Number.isInteger(partition) || !Number.isInteger(offset)) {
+      throw new InvalidDataError(`${label}: an offsets row is not topic, partition, offset: ${JSON.stringify(row)}`, {
+        code: 'READ_MODEL_OFFSETS_INVALID',
+        suggestion: 'check readModel.offsets (table and column names) in the config',
+      })
+    }
+    return { topic: row.topic, partition, offset }
+  })
 }
 
 /**

@@ -7,8 +7,17 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
+import type { OffsetsTableSpec } from '../config/types.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
-import { keptNotFound, keptTableName, type ReadModel, type RebuildableReadModel, rowKey } from './read-model.js'
+import {
+  keptNotFound,
+  keptTableName,
+  offsetsQuery,
+  type ReadModel,
+  type RebuildableReadModel,
+  rowKey,
+  toStoredOffsets,
+} from './read-model.js'
 import type { Row } from './row.js'
 
 export interface SqliteReadModelSpec {
@@ -16,6 +25,8 @@ export interface SqliteReadModelSpec {
   table: string
   /** The column holding the aggregate id. Default `id`. */
   key?: string
+  /** The projector's offsets table. */
+  offsets?: OffsetsTableSpec
 }
 
 export async function openSqliteReadModel(spec: SqliteReadModelSpec): Promise<ReadModel> {
@@ -110,6 +121,21 @@ async function openSqlite(spec: SqliteReadModelSpec, writable: boolean): Promise
         }
         return found
       },
+      storedOffsets: spec.offsets
+        ? async () => {
+            const { text, values } = offsetsQuery(spec.offsets!, quoteIdentifier, () => '?')
+            try {
+              return toStoredOffsets(db.prepare(text).all(...values) as never[], label)
+            } catch (error) {
+              if (error instanceof InvalidDataError) throw error
+              throw new ConfigError(`cannot read the offsets table of ${label}: ${(error as Error).message}`, {
+                code: 'READ_MODEL_OFFSETS_INVALID',
+                where: { file, table: spec.offsets!.table },
+                suggestion: 'check readModel.offsets (table and column names) in the config',
+              })
+            }
+          }
+        : undefined,
       async createShadow() {
         const definition = db
           .prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?")

@@ -7,7 +7,7 @@
 
 import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
 import type { DecodedEvent } from '../envelope/index.js'
-import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
+import type { LogReader, PartitionRange, ReadOptions } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import type { ShownRecord } from '../render/records.js'
@@ -30,6 +30,8 @@ export interface TailRequest {
   /** After each batch: a promise while the output is backed up, to wait for it. */
   drained?: () => Promise<void> | undefined
   signal?: AbortSignal
+  /** A follow waits out broker outages; told once when the connection is lost and once when it is back. */
+  onConnection?: ReadOptions['onConnection']
 }
 
 export interface TailSummary {
@@ -64,7 +66,10 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
   const failures = new FailureSummary()
   const coverage = createFilterCoverage(request.filter)
   try {
-    outer: for await (const batch of request.reader.read(ranges, { signal: stop.signal })) {
+    outer: for await (const batch of request.reader.read(ranges, {
+      signal: stop.signal,
+      onConnection: request.onConnection,
+    })) {
       for (const record of batch.records) {
         read++
         let shownRecord = decodeAndFilter(record, request.decode, request.filter, coverage)
