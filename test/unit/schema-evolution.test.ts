@@ -6,10 +6,20 @@ import assert from 'node:assert/strict'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { AvroSchema, createCodec, DecodeError, EncodeError, RawAvroCodec } from '../../src/codecs/index.js'
+import { subjectName } from '../../src/codecs/codec.js'
+import {
+  AvroSchema,
+  createCodec,
+  DecodeError,
+  EncodeError,
+  RawAvroCodec,
+  retryAfterLoadingSchemas,
+} from '../../src/codecs/index.js'
 import { ConfluentJsonCodec } from '../../src/codecs/json-confluent-codec.js'
-import { ProtobufCodec, ProtoSchema } from '../../src/codecs/protobuf/protobuf-codecs.js'
+import { ConfluentProtobufCodec, ProtobufCodec, ProtoSchema } from '../../src/codecs/protobuf/protobuf-codecs.js'
+import { RegistryClient } from '../../src/codecs/registry-client.js'
 import { ConfigError } from '../../src/errors.js'
+import { startFakeRegistry } from '../support/fake-registry.js'
 import { tempDir } from '../support/temp-dir.js'
 
 const v1 = {
@@ -111,5 +121,41 @@ describe('encoding errors name the field path (exit 5)', () => {
     )
     const codec = new ConfluentJsonCodec({ schema: file, schemaId: undefined })
     assert.throws(() => codec.encode({ amount: 'x' }), /needs schemaId, or a schema file and a registry/)
+  })
+})
+
+describe('registry subject name strategies', () => {
+  it('topic (default), record, topic-record', () => {
+    const context = { topic: 'bank.commands', part: 'value' as const }
+    assert.equal(subjectName(undefined, context, 'bank.Deposit'), 'bank.commands-value')
+    assert.equal(subjectName('topic', { ...context, part: 'key' }, undefined), 'bank.commands-key')
+    assert.equal(subjectName('record', context, 'bank.Deposit'), 'bank.Deposit')
+    assert.equal(subjectName('topic-record', context, 'bank.Deposit'), 'bank.commands-bank.Deposit')
+    assert.throws(() => subjectName('record', context, undefined), /needs the schema's record name/)
+  })
+})
+
+describe('Confluent Protobuf message indexes', () => {
+  it('writes and reads zig-zag indexes of a nested message ([1, 0]), and the single 0 for the first', async () => {
+    const registry = await startFakeRegistry()
+    try {
+      registry.schemas.set(4, {
+        schemaType: 'PROTOBUF',
+        schema:
+          'syntax = "proto3"; package p; message A { string a = 1; } message B { message Inner { int32 n = 1; } }',
+      })
+      const client = new RegistryClient({ url: registry.url })
+      const inner = new ConfluentProtobufCodec({ client, schemaId: 4, messageType: 'p.B.Inner' })
+      const bytes = (await retryAfterLoadingSchemas(() => inner.encode({ n: 5 }))) as Buffer
+      assert.equal(bytes.subarray(5, 8).toString('hex'), '040200') // count 2, then 1 and 0, zig-zag
+      assert.deepEqual(inner.decode(bytes), { n: 5 })
+      assert.deepEqual(inner.schemaOf(bytes), { name: 'p.B.Inner', id: 4 })
+      const first = new ConfluentProtobufCodec({ client, schemaId: 4, messageType: 'p.A' })
+      const a = (await retryAfterLoadingSchemas(() => first.encode({ a: 'x' }))) as Buffer
+      assert.equal(a[5], 0)
+      assert.deepEqual(first.decode(a), { a: 'x' })
+    } finally {
+      await registry.close()
+    }
   })
 })
