@@ -268,7 +268,7 @@ export class ConfluentAvroCodec implements Codec {
    * subject. `reader`: decode into its shape (see SingleObjectSources).
    */
   constructor(
-    private readonly registry: SchemaSource,
+    registry: SchemaSource,
     private readonly options: {
       schemaId?: number
       reader?: AvroSchema

@@ -195,6 +195,7 @@ describe('registry authentication and write-side errors', () => {
         `brokers: ${brokers}`,
         'schemaRegistry:',
         `  url: ${bearer.url}`,
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax
         '  token: ${REG_TOKEN}',
         'services:',
         '  bank:',
