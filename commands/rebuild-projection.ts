@@ -1,10 +1,9 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { codecFlags, onErrorFlag, writeFlags } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, writeFlags } from '../src/cli/flags.js'
 import { confirm, ensureConfirmable } from '../src/prompts/confirm.js'
-import { type RebuildPlan, type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
-import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
-import { describeReach } from '../src/render/summary.js'
+import { type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
+import { describePlan, describeRebuild } from '../src/render/rebuild.js'
 
 export default class RebuildProjection extends EsCommand<RebuildResult> {
   static override summary =
@@ -30,6 +29,8 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
     'handoff-group': Flags.string({
       summary: "Set this consumer group's committed offsets to the rebuild's end offsets (group must be empty).",
     }),
+    state: Flags.string({ summary: 'Fold into this state file (continued; default temporary files).' }),
+    cache: cacheFlag(),
     'on-error': onErrorFlag(),
   }
 
@@ -52,7 +53,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
       )
       ensureConfirmable(confirmation)
     }
-    const progress = createProgress(this.out, 'events')
+    const { finish, ...reporting } = this.reporting('events')
     const result = await rebuildProjection({
       config: await this.settings(),
       service: this.serviceFlag,
@@ -61,83 +62,20 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
       dryRun: flags['dry-run'],
       handoffGroup: flags['handoff-group'],
       rollback: flags.rollback,
+      state: flags.state,
+      cache: flags.cache,
       onPlan: (plan) => {
         if (this.jsonEnabled()) return
-        const text = describePlan(plan)
-        if (flags['dry-run']) this.out.data(text)
-        else this.out.info(text)
+        if (flags['dry-run']) this.out.data(describePlan(plan))
+        else this.out.info(describePlan(plan))
       },
       confirm: flags['dry-run'] || flags.yes ? undefined : () => confirm(confirmation),
       onError: flags['on-error'],
-      onProgress: (p) => progress.update(p),
-      onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
-      runtime: { debug: (line) => this.out.debug(line) },
+      ...reporting,
     })
-    progress.finish()
-    if (!this.jsonEnabled()) this.display(result, flags['dry-run'])
+    finish()
+    if (!this.jsonEnabled())
+      for (const line of describeRebuild(result, flags['dry-run'], this.out.paint)) this.out.info(line)
     return result
   }
-
-  private display(result: RebuildResult, dryRun: boolean): void {
-    const { paint } = this.out
-    if (!result.rebuilt) {
-      this.out.info(dryRun ? 'dry run: nothing was changed' : 'cancelled: nothing was changed')
-      return
-    }
-    if (result.restored) {
-      this.out.info(
-        `${paint.green('rolled back')} ${result.plan.target}: ${result.restored} is live again; the replaced table is kept as ${result.kept}`,
-      )
-      return
-    }
-    const replay = result.replay!
-    const rows = result.rows ?? 0
-    this.out.info(
-      `${paint.green('rebuilt')} ${result.plan.target}: ${rows.toLocaleString('en-US')} ${rows === 1 ? 'row' : 'rows'} from ${replay.events.toLocaleString('en-US')} events in ${formatDuration(replay.durationMs)} (${formatRate(replay.eventsPerSecond)}), up to ${describeReach(replay.partitions)}`,
-    )
-    this.out.info(result.kept ? `old table kept as ${result.kept}` : 'old table dropped')
-    if (result.unmapped?.length) this.out.info(`not written (no such column): ${result.unmapped.join(', ')}`)
-    if (result.handoff) {
-      this.out.info(
-        `consumer group ${result.handoff.group} now starts at ${describeReach(result.handoff.offsets.map((o) => ({ ...o, reached: o.offset })))}`,
-      )
-    }
-    if (replay.skippedCount > 0)
-      this.out.info(paint.yellow(`skipped ${replay.skippedCount} undecodable records (see --json)`))
-  }
-}
-
-function describePlan(plan: RebuildPlan): string {
-  if (plan.restore) {
-    return [
-      `roll back projection ${plan.projection}`,
-      `  target     ${plan.target}`,
-      `  put back   ${plan.restore} (kept by an earlier rebuild)`,
-      '  current    kept under a new name (roll back again to undo)',
-    ].join('\n')
-  }
-  const lines = [
-    `rebuild projection ${plan.projection}`,
-    `  reducer    ${plan.reducer}`,
-    `  replay     ${plan.events.toLocaleString('en-US')} events: ${describeRanges(plan.partitions)}`,
-    `  time span  ${plan.from && plan.until ? `${plan.from} → ${plan.until}` : '(no events)'}`,
-    `  target     ${plan.target}, built as ${plan.shadow} and swapped in`,
-    `  old table  ${plan.keepOld ? 'kept (renamed)' : 'dropped after the swap'}`,
-  ]
-  if (plan.handoff) {
-    const committed = plan.handoff.committed.map((c) => `${c.topic}/${c.partition}@${c.offset ?? 'none'}`).join(', ')
-    lines.push(
-      `  handoff    group ${plan.handoff.group} (${plan.handoff.state}, ${plan.handoff.members} members), committed ${committed || 'nothing'} → the replay's end offsets`,
-    )
-  }
-  return lines.join('\n')
-}
-
-/** `bank.events/2 0→5, bank.events/3 0→7 (2 empty partitions)`. */
-function describeRanges(partitions: RebuildPlan['partitions']): string {
-  const busy = partitions.filter((p) => p.end > p.start)
-  const empty = partitions.length - busy.length
-  const text = busy.map((p) => `${p.topic}/${p.partition} ${p.start}→${p.end}`).join(', ')
-  if (empty === 0) return text
-  return `${text}${text ? ' ' : ''}(${empty} empty ${empty === 1 ? 'partition' : 'partitions'})`
 }

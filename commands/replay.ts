@@ -1,9 +1,7 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
 import { cacheFlag, codecFlags, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
-import { describeFailureGroup } from '../src/codecs/failure-summary.js'
-import { createProgress, formatDuration, formatRate } from '../src/render/progress.js'
-import { describeReach } from '../src/render/summary.js'
+import { describeReplay, traceLine } from '../src/render/replay.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
 
 export default class Replay extends EsCommand<ReplayServiceResult> {
@@ -46,31 +44,8 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
 
   async run(): Promise<ReplayServiceResult> {
     const { flags } = await this.parse(Replay)
-    const progress = createProgress(this.out, 'records')
-    const trace = flags.trace
-      ? (
-          event: {
-            type?: string
-            offset: number
-            partition: number
-            topic: string
-            version?: number
-            payload: unknown
-          },
-          state: unknown,
-        ) => {
-          const line = {
-            type: event.type,
-            version: event.version,
-            topic: event.topic,
-            partition: event.partition,
-            offset: event.offset,
-            payload: event.payload,
-            state,
-          }
-          if (!this.jsonEnabled()) this.out.data(JSON.stringify(line))
-        }
-      : undefined
+    const { finish, ...reporting } = this.reporting('records')
+    const json = this.jsonEnabled()
     const result = await replayService({
       config: await this.settings(),
       service: this.serviceFlag,
@@ -82,36 +57,17 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       fromBeginning: flags['from-beginning'],
       until: flags.until,
       aggregate: flags.aggregate,
-      trace,
+      trace: flags.trace && !json ? (event, state) => this.out.data(traceLine(event, state)) : undefined,
       out: flags.out,
       onError: flags['on-error'],
-      onProgress: (p) => progress.update(p),
-      onWarning: (message) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
-      runtime: { debug: (line) => this.out.debug(line) },
       workers: flags.workers,
+      ...reporting,
     })
-    progress.finish()
-    if (!this.jsonEnabled()) this.display(result)
-    return result
-  }
-
-  private display(result: ReplayServiceResult): void {
-    const { paint } = this.out
-    if ('aggregateState' in result) this.out.data(JSON.stringify(result.aggregateState))
-    const lines = [
-      `${paint.green('replayed')} ${result.events.toLocaleString('en-US')} events into ${result.aggregates.toLocaleString('en-US')} aggregates in ${formatDuration(result.durationMs)} (${formatRate(result.eventsPerSecond)}${result.workers > 1 ? `, ${result.workers} threads` : ''})${result.resumed ? ', resumed from stored offsets' : ''}`,
-      `${result.complete ? 'complete at' : 'stopped at'} ${describeReach(result.partitions)}`,
-      `state: ${result.state}${result.out ? `; written to ${result.out.file}` : ''}`,
-    ]
-    if (result.skippedCount > 0) {
-      lines.push(paint.yellow(`skipped ${result.skippedCount} undecodable records:`))
-      for (const s of result.skipped.slice(0, 20)) lines.push(`  ${s.topic}/${s.partition}@${s.offset}: ${s.reason}`)
-      if (result.skippedCount > 20) lines.push(`  … ${result.skippedCount - 20} more (all in --json output up to 1000)`)
-      const groups = result.failures ?? []
-      const partial = result.skippedCount > result.skipped.length ? ` (of the first ${result.skipped.length})` : ''
-      lines.push(paint.yellow(`undecodable by type and schema${partial}:`))
-      for (const group of groups) lines.push(`  ${describeFailureGroup(group)}`)
+    finish()
+    if (!json) {
+      if ('aggregateState' in result) this.out.data(JSON.stringify(result.aggregateState))
+      for (const line of describeReplay(result, this.out.paint)) process.stderr.write(`${line}\n`)
     }
-    for (const line of lines) process.stderr.write(`${line}\n`)
+    return result
   }
 }

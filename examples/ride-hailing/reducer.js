@@ -1,13 +1,15 @@
-// Ride-hailing orders (seed 003), folded from the events of order-commands-and-events. Commands
-// share the topic: they are skipped (their types end in "Command").
-//   OrderPlacedEvent     status PLACED, riderId, price, route, placedDate
+// Ride-hailing orders (seed 003, eugene-khyst/ksqldb-event-souring) as its read model holds them:
+// what GET /orders/{id} answers (the JPA entity readmodel.Order, null fields left out).
+// The service folds an order the same way on every event (Aggregate.loadFromHistory, then
+// OrderMapper.toReadModel):
+//   records with is_command true are commands: not folded (their json_data names no eventType)
+//   OrderPlacedEvent     status PLACED, riderId, price, route, placedDate = the event's createdDate
 //   OrderAcceptedEvent   status ACCEPTED, driverId, acceptedDate
 //   OrderCompletedEvent  status COMPLETED, completedDate
 //   OrderCancelledEvent  status CANCELLED, cancelledDate
-//   ErrorEvent           errorMessage appended to errors; status unchanged
-// The version is the last event's own version. The seed's ErrorEvent carries one (it bumps the
-// version, as the seed's README shows: version 4 after a refused cancel); the later code's
-// ErrorEvent has none and leaves the version.
+//   ErrorEvent           errors += {command: commandType, expectedVersion, message: errorMessage}
+// version is the baseVersion: the version of the last event that is not an ErrorEvent (an
+// ErrorEvent carries version 0 and leaves it untouched).
 
 export function initialState(id) {
   return { id, version: 0, status: null, errors: [] }
@@ -21,23 +23,30 @@ const DATES = {
 }
 
 export function evolve(order, event) {
-  const type = event.type ?? ''
-  if (type.endsWith('Command')) return order
-  const details = event.payload ?? {}
-  const next = { ...order, version: typeof event.version === 'number' ? event.version : order.version }
-  if (DATES[type] && details.createdDate !== undefined) next[DATES[type]] = details.createdDate
-  switch (type) {
-    case 'OrderPlacedEvent':
-      return { ...next, status: 'PLACED', riderId: details.riderId, price: details.price, route: details.route }
-    case 'OrderAcceptedEvent':
-      return { ...next, status: 'ACCEPTED', driverId: details.driverId }
-    case 'OrderCompletedEvent':
-      return { ...next, status: 'COMPLETED' }
-    case 'OrderCancelledEvent':
-      return { ...next, status: 'CANCELLED' }
+  const data = event.payload ?? {}
+  if (data.eventType === undefined) return order
+  switch (event.type) {
     case 'ErrorEvent':
-      return { ...next, errors: [...order.errors, details.errorMessage] }
+      return {
+        ...order,
+        errors: [
+          ...order.errors,
+          { command: data.commandType, expectedVersion: data.expectedVersion, message: data.errorMessage },
+        ],
+      }
+    case 'OrderPlacedEvent':
+      return { ...applied(order, event), status: 'PLACED', riderId: data.riderId, price: data.price, route: data.route }
+    case 'OrderAcceptedEvent':
+      return { ...applied(order, event), status: 'ACCEPTED', driverId: data.driverId }
+    case 'OrderCompletedEvent':
+      return { ...applied(order, event), status: 'COMPLETED' }
+    case 'OrderCancelledEvent':
+      return { ...applied(order, event), status: 'CANCELLED' }
     default:
       return order
   }
+}
+
+function applied(order, event) {
+  return { ...order, version: event.payload.version, [DATES[event.type]]: event.payload.createdDate }
 }

@@ -1,16 +1,15 @@
-// Bank accounts (seed 004) as the query side's bank_account table holds them:
-// {id, accountHolder, creationDate, accountType, balance}.
-//   AccountOpenedEvent   the row, balance = openingBalance
-//   FundsDepositedEvent  balance + amount
-//   FundsWithdrawnEvent  balance - amount
+// Bank accounts (seed 004, asimkilic/cqrs-event-sourcing-with-kafka) folded as the query side's
+// AccountEventHandler writes its bank_account table:
+//   AccountOpenedEvent   save a row {id, accountHolder, creationDate, accountType, balance = openingBalance}
+//                        (a row with that id is replaced)
+//   FundsDepositedEvent  balance + amount, if the row exists; an account it does not hold is ignored
+//   FundsWithdrawnEvent  balance - amount, likewise
 //   AccountClosedEvent   the row is deleted
-// Each event type has its own topic and order across topics is not guaranteed, so deposits and
-// withdrawals read before the account's opening are kept as a running sum and added to the
-// opening balance: the result does not depend on how the topics interleave (a closing still
-// has to come last, as in the service).
+// The state of an account the projector does not hold is null. es folds one aggregate's events
+// in version order across the four topics, so a deposit is never applied before its opening.
 
-export function initialState(id) {
-  return { id, accountHolder: null, creationDate: null, accountType: null, balance: 0 }
+export function initialState() {
+  return null
 }
 
 export function evolve(account, event) {
@@ -18,19 +17,33 @@ export function evolve(account, event) {
   switch (event.type) {
     case 'AccountOpenedEvent':
       return {
-        ...account,
+        id: e.id,
         accountHolder: e.accountHolder,
         creationDate: e.createdDate,
         accountType: e.accountType,
-        balance: account.balance + e.openingBalance,
+        balance: e.openingBalance,
       }
     case 'FundsDepositedEvent':
-      return { ...account, balance: account.balance + e.amount }
+      return account === null ? null : { ...account, balance: account.balance + e.amount }
     case 'FundsWithdrawnEvent':
-      return { ...account, balance: account.balance - e.amount }
+      return account === null ? null : { ...account, balance: account.balance - e.amount }
     case 'AccountClosedEvent':
       return null
     default:
       return account
+  }
+}
+
+// BankAccount is a JPA entity without @Enumerated: Hibernate stores accountType as the enum's
+// ordinal (SAVINGS 0, CURRENT 1); creationDate is a java.util.Date in a `timestamp` column.
+const ACCOUNT_TYPES = ['SAVINGS', 'CURRENT']
+
+export function toReadModel(account) {
+  return {
+    id: account.id,
+    accountHolder: account.accountHolder,
+    creationDate: new Date(account.creationDate).toISOString(),
+    accountType: ACCOUNT_TYPES.indexOf(account.accountType),
+    balance: account.balance,
   }
 }

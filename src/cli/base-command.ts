@@ -10,6 +10,7 @@ import type { ResolvedConfig } from '../config/types.js'
 import { CancelledError, EsError, ExitCode, InternalError, InterruptedError } from '../errors.js'
 import { confirm } from '../prompts/confirm.js'
 import { createOutput, type Output } from '../render/output.js'
+import { createProgress, type ProgressState } from '../render/progress.js'
 import { applyCodecFlags, type CodecFlagValues } from './flags.js'
 import { usageFromParse } from './parse-errors.js'
 
@@ -193,6 +194,20 @@ export abstract class EsCommand<Result> extends Command {
       json: this.jsonEnabled(),
     })
     if (!confirmed) throw new CancelledError('cancelled: nothing was changed', { code: 'CANCELLED' })
+  }
+
+  /**
+   * What a long-running core function reports to: a progress line on stderr (a terminal only),
+   * warnings drawn above it, `--verbose` diagnostics; `finish` clears the line.
+   */
+  protected reporting(unit: string) {
+    const progress = createProgress(this.out, unit)
+    return {
+      onProgress: (p: ProgressState) => progress.update(p),
+      onWarning: (message: string) => progress.interrupt(`${this.out.paint.yellow('warning')} ${message}`),
+      runtime: { debug: (line: string) => this.out.debug(line) },
+      finish: () => progress.finish(),
+    }
   }
 
   /** The service name chosen by `--service`, if any. */

@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises'
 import { dirname, extname, isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import { isTimeZone } from '../diff/compare.js'
 import { durationForms, parseDuration } from '../duration.js'
 import { ConfigError, nearMatches } from '../errors.js'
 import { parseClientSettings } from './client-settings.js'
@@ -251,8 +252,10 @@ function resolveService(name: string, raw: ServiceDocument, fromFile: (p: string
       source: value.source === undefined ? stream('events') : list(value.source),
     }
     const readModel = value.readModel
-    if (readModel !== undefined)
+    if (readModel !== undefined) {
+      checkTimeZone(readModel.timeZone, `services.${name}.projections.${projection}.readModel.timeZone`)
       spec.readModel = readModel.type === 'sqlite' ? { ...readModel, file: fromFile(readModel.file) } : readModel
+    }
     projections[projection] = spec
   }
   return {
@@ -267,7 +270,19 @@ function resolveService(name: string, raw: ServiceDocument, fromFile: (p: string
     rejections: raw.rejections ?? ['CommandRejected'],
     projections,
     partitioner: raw.partitioner ?? 'none',
+    ...(raw.waitFor !== undefined ? { waitFor: raw.waitFor } : {}),
+    ...(raw.timeZone !== undefined ? { timeZone: checkTimeZone(raw.timeZone, `services.${name}.timeZone`) } : {}),
   }
+}
+
+/** An IANA zone name (`UTC`, `Europe/Istanbul`), or a configuration error naming the path. */
+function checkTimeZone(value: string | undefined, path: string): string | undefined {
+  if (value === undefined || isTimeZone(value)) return value
+  throw new ConfigError(`"${value}" is not a time zone at ${path}`, {
+    code: 'CONFIG_INVALID',
+    where: { path },
+    suggestion: 'use an IANA zone name such as UTC, Europe/Istanbul or Asia/Tokyo',
+  })
 }
 
 /** A validated codec document with its files resolved against the config file. */

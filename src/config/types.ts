@@ -97,6 +97,19 @@ export interface ServiceConfig {
   /** Event types that mean "the command was rejected" (send-command --wait exits 1 on these). */
   rejections: string[]
   projections: Record<string, ProjectionSpec>
+  /**
+   * How `send-command --wait` finds a command's outcome: `causation` (default) — the events whose
+   * causation or correlation id is the command id; `aggregate` — for services whose events carry
+   * no command id (seed 003), the first event of the command's aggregate after the ends fixed
+   * before sending (another writer's event of that aggregate could be taken for it).
+   */
+  waitFor?: 'causation' | 'aggregate'
+  /**
+   * IANA zone in which the service's read models write times without a zone (SQLite text,
+   * PostgreSQL `timestamp`): `es diff` reads them in it. Default UTC; a read model's own
+   * `timeZone` wins.
+   */
+  timeZone?: string
   /** How the service's producer maps keys to partitions (`none`: unknown, read every partition). */
   partitioner: Partitioner
 }
@@ -188,13 +201,33 @@ export interface EnvelopeSpec {
    * value fields, or locators (`$.meta.source`, `header:origin`).
    */
   commandDefaults?: Record<string, unknown>
+  /**
+   * Further places a command's envelope fields are written to, locator → field: systems whose
+   * handlers read the aggregate id or the command type in more than one place (seed 003 writes
+   * the order id as the key, in `aggregate_id` and inside `json_data`).
+   */
+  commandFields?: Record<string, CommandField>
+  /**
+   * JSON paths of this service's locators match names ignoring case (`$.type` reads `TYPE`): for
+   * serdes that upper-case names, such as ksqlDB's, beside producers that do not. Default false.
+   */
+  ignoreCase?: boolean
 }
+
+/** The envelope fields of a command that `commandFields` can write again elsewhere. */
+export const COMMAND_FIELDS = ['type', 'id', 'aggregateId', 'expectedVersion', 'causationId', 'correlationId'] as const
+export type CommandField = (typeof COMMAND_FIELDS)[number]
 
 export interface CommandSpec {
   /** A JSON Schema for the command's payload. */
   schema?: Record<string, unknown>
   /** Where the record key comes from when `--key` is absent: a locator into the payload. */
   key?: string
+  /**
+   * The expected version when `--expected-version` is absent: a number (0 for a command that
+   * creates its aggregate, seed 003's PlaceOrderCommand), or `required` (refused without it).
+   */
+  expectedVersion?: number | 'required'
 }
 
 export interface ProjectionSpec {
@@ -206,6 +239,7 @@ export interface ProjectionSpec {
   readModel?: ReadModelSpec
 }
 
+/** `timeZone`: where times without a zone are read (see ServiceConfig.timeZone). */
 export type ReadModelSpec =
   | {
       type: 'sqlite'
@@ -214,6 +248,7 @@ export type ReadModelSpec =
       key?: string
       columns?: Record<string, string>
       offsets?: OffsetsTableSpec
+      timeZone?: string
     }
   | {
       type: 'postgres'
@@ -222,9 +257,10 @@ export type ReadModelSpec =
       key?: string
       columns?: Record<string, string>
       offsets?: OffsetsTableSpec
+      timeZone?: string
     }
-  | { type: 'http'; url: string; listUrl?: string; key?: string; absentStatuses?: number[] }
-  | { type: 'topic'; topic: string }
+  | { type: 'http'; url: string; listUrl?: string; key?: string; absentStatuses?: number[]; timeZone?: string }
+  | { type: 'topic'; topic: string; timeZone?: string }
 
 /** Where a projector keeps its offsets in its read model, next to its rows. */
 export interface OffsetsTableSpec {
@@ -283,6 +319,8 @@ export interface ServiceDocument {
   rejections?: string[]
   commands?: Record<string, CommandSpec>
   projections?: Record<string, ProjectionDocument>
+  waitFor?: 'causation' | 'aggregate'
+  timeZone?: string
 }
 
 /** A codec name, or `{type, …options}`; file options may be one path or a list. */

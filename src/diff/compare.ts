@@ -11,6 +11,10 @@
  * NUMERIC and BIGINT arrive as text) within `tolerance`; epoch milliseconds against ISO-8601 text
  * or Date values (and two date texts by the instant they name); booleans against 0/1 (SQLite has
  * no booleans); objects and arrays against JSON text, recursively; null and absent alike.
+ *
+ * Date text without a zone (SQLite text, PostgreSQL `timestamp`) names a wall-clock time: it is
+ * read in `timeZone` (the zone the service wrote it in; default UTC), never in the zone of the
+ * machine `es` runs on, so the answer does not depend on the operator's TZ.
  */
 import { toTimestamp } from '../envelope/envelope-decoder.js'
 import { toNumber } from '../envelope/locator.js'
@@ -34,6 +38,8 @@ export interface CompareOptions {
   versionField?: string | null
   /** Keep at most this many drifted aggregates' details (all are counted). Default 20. */
   limit?: number
+  /** IANA zone in which date text without a zone is read (e.g. `Europe/Istanbul`). Default UTC. */
+  timeZone?: string
 }
 
 export interface FieldDifference {
@@ -83,6 +89,7 @@ class DriftTally {
   private readonly limit: number
   private readonly ignored: Set<string>
   private readonly tolerance: number
+  private readonly timeZone: string
   private readonly versionField: string | null
   private readonly drifted: AggregateDrift[] = []
   private readonly aheadIds: string[] = []
@@ -96,6 +103,7 @@ class DriftTally {
     this.limit = options.limit ?? 20
     this.ignored = new Set((options.ignore ?? []).map(normalizeName))
     this.tolerance = options.tolerance ?? 0
+    this.timeZone = options.timeZone ?? 'UTC'
     this.versionField = options.versionField === undefined ? 'version' : options.versionField
     this.counts = {
       replayed: 0,
@@ -150,7 +158,7 @@ class DriftTally {
       if (this.ignored.has(normalizeName(column))) continue
       const present = Object.hasOwn(row, column)
       const actual = present ? row[column] : undefined
-      if (!sameValue(fields[field], actual, this.tolerance)) {
+      if (!sameValue(fields[field], actual, this.tolerance, this.timeZone)) {
         differences.push({ field, column: present ? column : null, expected: fields[field], actual })
       }
     }
@@ -333,11 +341,30 @@ function isAhead(
 }
 
 const DATE_TEXT = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/
+/** Date text without a zone: `2026-11-25 10:00`, `2026-11-25T10:00:00.123456`. */
+const WALL_CLOCK = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?$/
 
-/** Epoch ms of a Date or of date text (`2026-11-25T10:00:00Z`, PostgreSQL's `2026-11-25 10:00:00+00`). */
-function toInstant(value: unknown): number | undefined {
+/**
+ * Epoch ms of a Date or of date text (`2026-11-25T10:00:00Z`, PostgreSQL's `2026-11-25 10:00:00+00`);
+ * text without a zone is a wall-clock time in `timeZone`.
+ */
+export function toInstant(value: unknown, timeZone = 'UTC'): number | undefined {
   if (value instanceof Date) return value.getTime()
   if (typeof value === 'string' && DATE_TEXT.test(value)) {
+    const wall = WALL_CLOCK.exec(value)
+    if (wall) {
+      const [, year, month, day, hour, minute, second, fraction] = wall
+      const ms = Date.UTC(
+        Number(year),
+        Number(month) - 1,
+        Number(day),
+        Number(hour),
+        Number(minute),
+        Number(second ?? 0),
+        Math.floor(Number(`0.${fraction ?? 0}`) * 1000),
+      )
+      return Number.isNaN(ms) ? undefined : wallClockToEpoch(ms, timeZone)
+    }
     // The envelope's reading of times (its fast path for `…Z` text, Date.parse for the rest).
     const ms = toTimestamp(value.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00'), Number.NaN)
     return Number.isNaN(ms) ? undefined : ms
@@ -345,23 +372,72 @@ function toInstant(value: unknown): number | undefined {
   return undefined
 }
 
+const zoneFormats = new Map<string, Intl.DateTimeFormat>()
+
+function zoneFormat(timeZone: string): Intl.DateTimeFormat {
+  let format = zoneFormats.get(timeZone)
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    })
+    zoneFormats.set(timeZone, format)
+  }
+  return format
+}
+
+/** Whether `timeZone` is an IANA zone name this runtime knows (`UTC`, `Asia/Tokyo`). */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    zoneFormat(timeZone)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** The zone's offset from UTC at `epoch`, in ms (wall clock − UTC). */
+function zoneOffset(epoch: number, timeZone: string): number {
+  const parts: Record<string, number> = {}
+  for (const part of zoneFormat(timeZone).formatToParts(new Date(epoch))) parts[part.type] = Number(part.value)
+  const wall = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second)
+  return wall - (epoch - (((epoch % 1000) + 1000) % 1000))
+}
+
+/**
+ * The instant at which clocks in `timeZone` showed `wall` (a wall-clock time written as if it were
+ * UTC epoch ms). Across a DST change the offset of the result is checked once more; a time that a
+ * change skips or repeats resolves to the earlier offset, as java.time does for gaps.
+ */
+export function wallClockToEpoch(wall: number, timeZone: string): number {
+  if (timeZone === 'UTC') return wall
+  const guess = wall - zoneOffset(wall, timeZone)
+  return wall - zoneOffset(guess, timeZone)
+}
+
 function withinTolerance(a: number, b: number, tolerance: number): boolean {
   return a === b || Math.abs(a - b) <= tolerance
 }
 
 /** Whether a replayed value and a read-model value say the same thing (see the module comment). */
-export function sameValue(expected: unknown, actual: unknown, tolerance = 0): boolean {
+export function sameValue(expected: unknown, actual: unknown, tolerance = 0, timeZone = 'UTC'): boolean {
   if (expected === undefined || expected === null) return actual === undefined || actual === null
   if (actual === undefined || actual === null) return false
-  if (typeof expected === 'bigint') return sameValue(Number(expected), actual, tolerance)
-  if (typeof actual === 'bigint') return sameValue(expected, Number(actual), tolerance)
-  if (Buffer.isBuffer(actual)) return sameValue(expected, actual.toString('utf8'), tolerance)
+  if (typeof expected === 'bigint') return sameValue(Number(expected), actual, tolerance, timeZone)
+  if (typeof actual === 'bigint') return sameValue(expected, Number(actual), tolerance, timeZone)
+  if (Buffer.isBuffer(actual)) return sameValue(expected, actual.toString('utf8'), tolerance, timeZone)
 
   if (typeof expected === 'number') {
     if (typeof actual === 'boolean') return expected === (actual ? 1 : 0)
     const number = toNumber(actual)
     if (number !== undefined) return withinTolerance(expected, number, tolerance)
-    const instant = toInstant(actual)
+    const instant = toInstant(actual, timeZone)
     return instant !== undefined && withinTolerance(expected, instant, tolerance)
   }
   if (typeof expected === 'boolean') {
@@ -374,22 +450,22 @@ export function sameValue(expected: unknown, actual: unknown, tolerance = 0): bo
   if (typeof expected === 'string') {
     if (typeof actual === 'string') {
       if (expected === actual) return true
-      const a = toInstant(expected)
-      const b = toInstant(actual)
+      const a = toInstant(expected, timeZone)
+      const b = toInstant(actual, timeZone)
       return a !== undefined && b !== undefined && withinTolerance(a, b, tolerance)
     }
     if (actual instanceof Date) {
-      const instant = toInstant(expected)
+      const instant = toInstant(expected, timeZone)
       return instant !== undefined && withinTolerance(instant, actual.getTime(), tolerance)
     }
     if (typeof actual === 'number') {
       const number = toNumber(expected)
       return number !== undefined && withinTolerance(number, actual, tolerance)
     }
-    if (typeof actual === 'boolean') return sameValue(actual, expected, tolerance)
+    if (typeof actual === 'boolean') return sameValue(actual, expected, tolerance, timeZone)
     return false
   }
-  if (expected instanceof Date) return sameValue(expected.getTime(), actual, tolerance)
+  if (expected instanceof Date) return sameValue(expected.getTime(), actual, tolerance, timeZone)
   if (typeof expected === 'object') {
     let other = actual
     if (typeof other === 'string') {
@@ -402,13 +478,13 @@ export function sameValue(expected: unknown, actual: unknown, tolerance = 0): bo
     if (other === null || typeof other !== 'object') return false
     if (Array.isArray(expected)) {
       if (!Array.isArray(other) || other.length !== expected.length) return false
-      return expected.every((item, i) => sameValue(item, (other as unknown[])[i], tolerance))
+      return expected.every((item, i) => sameValue(item, (other as unknown[])[i], tolerance, timeZone))
     }
     if (Array.isArray(other)) return false
     const a = expected as Record<string, unknown>
     const b = other as Record<string, unknown>
     const keys = new Set([...Object.keys(a), ...Object.keys(b)])
-    for (const key of keys) if (!sameValue(a[key], b[key], tolerance)) return false
+    for (const key of keys) if (!sameValue(a[key], b[key], tolerance, timeZone)) return false
     return true
   }
   return Object.is(expected, actual)

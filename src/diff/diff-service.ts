@@ -62,6 +62,7 @@ export async function diffProjection(request: DiffRequest): Promise<DiffReport> 
             tolerance: request.tolerance,
             limit: request.limit,
             columns: 'columns' in projection.readModel ? projection.readModel.columns : undefined,
+            timeZone: projection.readModel.timeZone ?? runtime.service.timeZone,
           },
         )
         return { projection: projection.name, readModel: readModel.label, replay: states.replay, ...result }

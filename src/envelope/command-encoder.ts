@@ -8,9 +8,11 @@
  *
  * The expected version goes to `expectedVersion` if the envelope names one, else to `version`;
  * the time to `commandTimestamp`, else to `timestamp`, as epoch ms when that locator ends in
- * `| number`, else as ISO-8601 text.
+ * `| number`, else as ISO-8601 text. `commandFields` then writes envelope fields again where a
+ * system's handler also reads them (`"$.json_data | json | $.commandType": type`).
  */
-import type { EnvelopeSpec } from '../config/types.js'
+import { COMMAND_FIELDS, type CommandField, type EnvelopeSpec } from '../config/types.js'
+import { ConfigError } from '../errors.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import type { EnvelopeCodecs } from './envelope-decoder.js'
 import { envelopeConfigPath } from './envelope-decoder.js'
@@ -98,6 +100,16 @@ export function createCommandEncoder(
     locator: parseLocator(isLocatorText(name) ? name : `$[${JSON.stringify(name)}]`, `${base}.commandDefaults`),
     value,
   }))
+  const extraFields = Object.entries(envelope.commandFields ?? {}).map(([where, field]) => {
+    if (!(COMMAND_FIELDS as readonly string[]).includes(field)) {
+      throw new ConfigError(`${base}.commandFields["${where}"]: "${field}" is not a command field`, {
+        code: 'CONFIG_INVALID',
+        where: { path: `${base}.commandFields` },
+        suggestion: `use one of ${COMMAND_FIELDS.join(', ')}`,
+      })
+    }
+    return { locator: parseLocator(where, `${base}.commandFields`), field: field as CommandField }
+  })
   const context: WriteContext = { typeNames: envelope.typeNames, typeNamesField: `${base}.typeNames` }
   const keyIsMessageId = id?.source.kind === 'key'
 
@@ -120,6 +132,15 @@ export function createCommandEncoder(
     if (timestamp) {
       write(timestamp, endsInNumber(timestamp) ? command.timestamp : new Date(command.timestamp).toISOString())
     }
+    const fields: Record<CommandField, unknown> = {
+      type: command.type,
+      id: command.id,
+      aggregateId: aggregate,
+      expectedVersion: command.expectedVersion,
+      causationId: command.causationId,
+      correlationId: command.correlationId,
+    }
+    for (const extra of extraFields) write(extra.locator, fields[extra.field])
 
     let key: unknown
     if (command.key !== undefined) key = command.key

@@ -72,7 +72,7 @@ export function createEnvelopeDecoder(
     readers[field] =
       text === undefined || text === null
         ? () => undefined
-        : compileLocatorReader(parseLocator(text, `${base}.${field}`))
+        : compileLocatorReader(parseLocator(text, `${base}.${field}`), { ignoreCase: service.envelope.ignoreCase })
   }
   const { type, aggregateId, id, causationId, correlationId, version, timestamp, payload } = readers
   const keyCodec = codecs.key

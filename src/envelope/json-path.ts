@@ -58,32 +58,55 @@ export function formatJsonPath(segments: readonly PathSegment[]): string {
 }
 
 type Accessor = (value: unknown) => unknown
+type Step = (value: unknown, segment: PathSegment) => unknown
 
 function step(value: unknown, segment: PathSegment): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<PathSegment, unknown>)[segment] : undefined
 }
 
+/**
+ * A step that matches names whatever their case (`$.type` finds `TYPE`, for serdes that upper-case
+ * names, e.g. ksqlDB's): the exact spelling first, then the first own name equal ignoring case.
+ */
+function stepIgnoringCase(value: unknown, segment: PathSegment): unknown {
+  if (typeof value !== 'object' || value === null) return undefined
+  const object = value as Record<PathSegment, unknown>
+  const exact = object[segment]
+  if (exact !== undefined || typeof segment !== 'string' || Array.isArray(value)) return exact
+  const wanted = segment.toLowerCase()
+  for (const name in object) {
+    if (Object.hasOwn(object, name) && name.toLowerCase() === wanted) return object[name]
+  }
+  return undefined
+}
+
+export interface JsonPathOptions {
+  /** Match object names ignoring case. */
+  ignoreCase?: boolean
+}
+
 /** A reader for the path, unrolled for the short paths envelopes use. */
-export function compileJsonPath(segments: readonly PathSegment[]): Accessor {
+export function compileJsonPath(segments: readonly PathSegment[], options: JsonPathOptions = {}): Accessor {
+  const at: Step = options.ignoreCase ? stepIgnoringCase : step
   switch (segments.length) {
     case 0:
       return (value) => value
     case 1: {
       const [a] = segments
-      return (value) => step(value, a)
+      return (value) => at(value, a)
     }
     case 2: {
       const [a, b] = segments
-      return (value) => step(step(value, a), b)
+      return (value) => at(at(value, a), b)
     }
     case 3: {
       const [a, b, c] = segments
-      return (value) => step(step(step(value, a), b), c)
+      return (value) => at(at(at(value, a), b), c)
     }
     default:
       return (value) => {
         let current = value
-        for (const segment of segments) current = step(current, segment)
+        for (const segment of segments) current = at(current, segment)
         return current
       }
   }

@@ -3,7 +3,9 @@
  * EnvelopeSpec). A locator is a source followed by stages:
  *   source  `$…` (a path into the value) | `key` | `header:NAME` | `topic` | `partition` |
  *           `offset` | `timestamp` | `schema` (the Avro writer schema's full name) | `none`
- *   stage   `$…` (a path into the current value) | `json` | `simple-name` | `string` | `number`
+ *   stage   `$…` (a path into the current value) | `json` | `simple-name` | `string` | `number` |
+ *           `lower` | `upper` (text in one case: UUIDs one producer writes in upper case and
+ *           another in lower case name one aggregate)
  * Parsed once per field into a reader (hot path: no parsing, no allocation beyond what stages
  * produce) and a writer (for encoding commands). A bad locator is a ConfigError naming the
  * config field.
@@ -26,6 +28,8 @@ export type LocatorStage =
   | { kind: 'simple-name' }
   | { kind: 'string' }
   | { kind: 'number' }
+  | { kind: 'lower' }
+  | { kind: 'upper' }
 
 export interface Locator {
   /** As written in the config. */
@@ -37,7 +41,7 @@ export interface Locator {
 }
 
 const METADATA_SOURCES = ['topic', 'partition', 'offset', 'timestamp', 'schema', 'none'] as const
-const STAGES = ['json', 'simple-name', 'string', 'number']
+const STAGES = ['json', 'simple-name', 'string', 'number', 'lower', 'upper']
 
 export function parseLocator(text: string, field: string): Locator {
   if (typeof text !== 'string') {
@@ -152,13 +156,18 @@ export function newJsonStageCache(): JsonStageCache {
 
 export type LocatorReader = (frame: LocatorFrame) => unknown
 
-export function compileLocatorReader(locator: Locator): LocatorReader {
+export interface LocatorReadOptions {
+  /** JSON paths match names ignoring case (the service's `envelope.ignoreCase`). */
+  ignoreCase?: boolean
+}
+
+export function compileLocatorReader(locator: Locator, options: LocatorReadOptions = {}): LocatorReader {
   let read = sourceReader(locator.source)
   for (const stage of locator.stages) {
     const previous = read
     switch (stage.kind) {
       case 'path': {
-        const access = compileJsonPath(stage.segments)
+        const access = compileJsonPath(stage.segments, options)
         read = stage.segments.length === 0 ? previous : (frame) => access(previous(frame))
         break
       }
@@ -173,6 +182,12 @@ export function compileLocatorReader(locator: Locator): LocatorReader {
         break
       case 'number':
         read = (frame) => toNumber(previous(frame))
+        break
+      case 'lower':
+        read = (frame) => changeCase(previous(frame), 'lower')
+        break
+      case 'upper':
+        read = (frame) => changeCase(previous(frame), 'upper')
         break
     }
   }
@@ -251,6 +266,12 @@ export function toText(value: unknown): string | undefined {
   } catch {
     return String(value)
   }
+}
+
+/** Text in one case; other values as they are. */
+function changeCase(value: unknown, to: 'lower' | 'upper'): unknown {
+  if (typeof value !== 'string') return value
+  return to === 'lower' ? value.toLowerCase() : value.toUpperCase()
 }
 
 /** A number from a number or numeric text; undefined otherwise. */
@@ -356,6 +377,10 @@ function writeStages(
       return toText(writeStages(undefined, rest, value, locator, context))
     case 'number':
       return toNumber(writeStages(undefined, rest, value, locator, context))
+    case 'lower':
+      return changeCase(writeStages(undefined, rest, value, locator, context), 'lower')
+    case 'upper':
+      return changeCase(writeStages(undefined, rest, value, locator, context), 'upper')
   }
 }
 

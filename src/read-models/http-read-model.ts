@@ -1,7 +1,9 @@
 /**
- * A read model behind an HTTP query API: `url` is a template with `{id}` (one GET per aggregate,
- * 404 meaning absent), `listUrl` optionally returns every row (a JSON array of objects, or an
- * object by id) so that rows without a replayed aggregate can be found too.
+ * A read model behind an HTTP query API: `url` is a template with `{id}` (one GET per aggregate;
+ * the `absentStatuses`, default 404 and 204, mean "no such row"; any other 2xx carries the row:
+ * the calculator service of seed 002 answers 202 and 204), `listUrl` optionally returns every row
+ * (a JSON array of objects, or an object by id) so that rows without a replayed aggregate can be
+ * found too.
  */
 
 import { ConfigError, InvalidDataError, UnreachableError } from '../errors.js'
@@ -17,9 +19,14 @@ export interface HttpReadModelSpec {
   timeoutMs?: number
   /** Requests in flight at once. Default 8. */
   concurrency?: number
+  /** Statuses that mean "no such row". Default 404 and 204. */
+  absentStatuses?: number[]
 }
 
-export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
+/** How much of a body that is not JSON an error shows. */
+const BODY_EXCERPT = 60
+
+export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel & { probe(): Promise<void> } {
   if (!spec.url.includes('{id}')) {
     throw new ConfigError(`readModel.url "${spec.url}" has no {id} placeholder`, {
       code: 'CONFIG_INVALID',
@@ -30,7 +37,8 @@ export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
   const key = spec.key ?? 'id'
   const label = `http ${spec.url}`
 
-  const getJson = async (url: string): Promise<{ status: number; body?: unknown }> => {
+  const absent = new Set(spec.absentStatuses ?? [404, 204])
+  const getJson = async (url: string): Promise<{ status: number; absent?: boolean; body?: unknown }> => {
     let response: Response
     try {
       response = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
@@ -45,9 +53,9 @@ export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
         where: { url },
       })
     }
-    if (response.status === 404) {
+    if (absent.has(response.status)) {
       await response.body?.cancel()
-      return { status: 404 }
+      return { status: response.status, absent: true }
     }
     const text = await response.text()
     if (!response.ok) {
@@ -59,15 +67,35 @@ export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
     try {
       return { status: response.status, body: JSON.parse(text) }
     } catch {
-      throw new InvalidDataError(`read model ${url} did not answer JSON`, {
-        code: 'READ_MODEL_INVALID',
-        where: { url },
-      })
+      const excerpt = text.length > BODY_EXCERPT ? `${text.slice(0, BODY_EXCERPT)}…` : text
+      throw new InvalidDataError(
+        `read model ${url} answered ${response.status} with a body that is not JSON: ${JSON.stringify(excerpt)}`,
+        {
+          code: 'READ_MODEL_INVALID',
+          where: { url, status: response.status },
+          suggestion: absent.has(204)
+            ? undefined
+            : `if ${response.status} means "no such row", list it in readModel.absentStatuses`,
+        },
+      )
     }
   }
 
   return {
     label,
+    async probe() {
+      // Any answer, whatever its status or body, means the API is there.
+      const url = spec.url.replaceAll('{id}', '__es_probe__')
+      await getJson(url).catch((error: unknown) => {
+        if (error instanceof UnreachableError && error.where?.status === undefined) {
+          throw new UnreachableError(error.message.replace(url, spec.url), {
+            code: 'READ_MODEL_UNREACHABLE',
+            where: { url: spec.url },
+            suggestion: 'check readModel.url in the config (and that the service is up)',
+          })
+        }
+      })
+    },
     async scan() {
       if (spec.listUrl === undefined) return undefined
       const { body } = await getJson(spec.listUrl)
@@ -88,8 +116,8 @@ export function openHttpReadModel(spec: HttpReadModelSpec): ReadModel {
       const worker = async () => {
         while (next < ids.length) {
           const id = ids[next++]
-          const { status, body } = await getJson(spec.url.replaceAll('{id}', encodeURIComponent(id)))
-          if (status !== 404) found.set(id, asRow(body))
+          const answer = await getJson(spec.url.replaceAll('{id}', encodeURIComponent(id)))
+          if (!answer.absent) found.set(id, asRow(answer.body))
         }
       }
       await Promise.all(Array.from({ length: Math.min(spec.concurrency ?? 8, ids.length) }, worker))

@@ -13,8 +13,12 @@ export async function openReadModel(spec: ReadModelSpec, runtime: ServiceRuntime
       return openSqliteReadModel(spec)
     case 'postgres':
       return openPostgresReadModel({ ...spec, connectionTimeoutMs: runtime.config.kafka.connectionTimeoutMs })
-    case 'http':
-      return openHttpReadModel({ ...spec, timeoutMs: runtime.config.kafka.requestTimeoutMs })
+    case 'http': {
+      // Reached now, before any replay work, as databases are.
+      const model = openHttpReadModel({ ...spec, timeoutMs: runtime.config.kafka.requestTimeoutMs })
+      await model.probe()
+      return model
+    }
     case 'topic':
       return openTopicReadModel(spec.topic, {
         reader: runtime.reader,

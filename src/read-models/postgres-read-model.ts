@@ -1,7 +1,9 @@
 /**
  * A read model in a PostgreSQL table (`table` or `schema.table`). Values come back as node-postgres
- * parses them: NUMERIC and BIGINT as text, timestamps as Date, json/jsonb as objects; the diff
- * compares them by what they mean (src/diff/compare.ts).
+ * parses them: NUMERIC and BIGINT as text, `timestamptz` as Date, json/jsonb as objects; the diff
+ * compares them by what they mean (src/diff/compare.ts). A `timestamp` (without time zone) stays
+ * text: node-postgres would read it in the zone of the machine es runs on, while it names a wall
+ * clock of the zone the service wrote it in (the diff's `timeZone`).
  */
 import type pg from 'pg'
 import type { OffsetsTableSpec } from '../config/types.js'
@@ -18,6 +20,9 @@ import {
   toStoredOffsets,
 } from './read-model.js'
 import type { Row } from './row.js'
+
+/** The type oid of PostgreSQL's `timestamp` (without time zone). */
+const TIMESTAMP_WITHOUT_TIME_ZONE = 1114
 
 export interface PostgresReadModelSpec {
   url: string
@@ -43,10 +48,16 @@ export async function openPostgresRebuildTarget(spec: PostgresReadModelSpec): Pr
 async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableReadModel> {
   const where = redact(spec.url)
   const label = `postgres ${where} table ${spec.table}`
-  const { Client } = (await import('pg')).default
+  const { Client, types } = (await import('pg')).default
   const client: pg.Client = new Client({
     connectionString: spec.url,
     connectionTimeoutMillis: spec.connectionTimeoutMs ?? 10_000,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === TIMESTAMP_WITHOUT_TIME_ZONE && format !== 'binary'
+          ? (text: string) => text
+          : types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+    },
   })
   // A connection dropped later surfaces as the failure of the query that needed it.
   client.on('error', () => {})

@@ -12,7 +12,7 @@ import type { KafkaRecord } from '../kafka/record.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
 import { HeapBudget, HeapGuard } from './heap.js'
-import { mergeByTimestamp } from './merge.js'
+import { describeOrdering, emptyOrderingReport, mergeByTimestamp, type OrderingReport } from './merge.js'
 import { parallelFold, parallelism } from './parallel-fold.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
@@ -84,6 +84,8 @@ export interface ReplaySummary {
   durationMs: number
   eventsPerSecond: number
   partitions: PartitionReach[]
+  /** Several topics: what the order across them had to decide (src/replay/merge.ts). */
+  ordering?: OrderingReport
 }
 
 export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> {
@@ -114,6 +116,7 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
   const checkpointEvents =
     request.checkpointEvents ?? (store.location === 'memory' ? Number.POSITIVE_INFINITY : 500_000)
   const inMemory = store.location === 'memory'
+  const merged = topics.length > 1 ? mergeAcrossTopics(request, reader, ranges) : undefined
   const result = await (workers > 1 && request.parallel
     ? parallelFold({
         workers,
@@ -131,11 +134,11 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
         onProgress: request.onProgress,
       })
     : fold({
-        // Several topics (one per event type): fold in timestamp order across them.
-        batches: topics.length > 1 ? mergeByTimestamp(reader.read(ranges), ranges) : reader.read(ranges),
+        // Several topics (one per event type): one order across them (version, then time).
+        batches: merged ? merged.batches : reader.read(ranges),
         total,
         startOffsets,
-        decode: request.decode,
+        decode: merged ? merged.decode : request.decode,
         reducer,
         reducerLabel: reducer.name,
         store,
@@ -155,7 +158,9 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
     end: range.end ?? range.start,
     reached: result.offsets.get(partitionKey(range.topic, range.partition)) ?? range.start,
   }))
+  if (merged) for (const line of describeOrdering(merged.report)) request.onWarning?.(line)
   return {
+    ...(merged ? { ordering: merged.report } : {}),
     complete: partitions.every((p) => p.reached >= p.end),
     state: store.location,
     reducer: reducer.name,
@@ -170,6 +175,29 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
     eventsPerSecond: result.durationMs > 0 ? Math.round((result.events * 1000) / result.durationMs) : result.events,
     partitions,
   }
+}
+
+/**
+ * The merge orders records by their aggregate and version, so it decodes them: each decoded event
+ * is kept for the fold, which takes it instead of decoding the record again.
+ */
+function mergeAcrossTopics(request: ReplayRequest, reader: ReplayRequest['reader'], ranges: PartitionRange[]) {
+  const decoded = new WeakMap<KafkaRecord, ReducerEvent>()
+  const report = emptyOrderingReport()
+  const orderKey = async (record: KafkaRecord) => {
+    const event = await request.decode(record)
+    decoded.set(record, event)
+    return event.aggregateId === undefined || event.aggregateId === null
+      ? undefined
+      : { aggregateId: String(event.aggregateId), version: event.version }
+  }
+  const decode = (record: KafkaRecord) => {
+    const event = decoded.get(record)
+    if (event === undefined) return request.decode(record)
+    decoded.delete(record)
+    return event
+  }
+  return { batches: mergeByTimestamp(reader.read(ranges), ranges, { orderKey, report }), decode, report }
 }
 
 /**

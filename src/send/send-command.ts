@@ -16,7 +16,7 @@ import {
   defaultCommandEnvelope,
   parseLocator,
 } from '../envelope/index.js'
-import { ConfigError, UnreachableError, UsageError } from '../errors.js'
+import { ConfigError, InvalidDataError, UnreachableError, UsageError } from '../errors.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import { produceRecord } from '../kafka/producer.js'
 import { rawText, toJsonSafe } from '../render/records.js'
@@ -101,6 +101,7 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
       zero ? { key: codecs.key, value: jsonCodec(codecs.value) } : codecs,
     )
     const commandId = request.id ?? randomUUID()
+    const expectedVersion = request.expectedVersion ?? defaultExpectedVersion(spec, request.type, service.name)
     // Encoding may need a schema or a registry id first (Confluent codecs): loaded, then retried.
     const encoded = await retryAfterLoadingSchemas(() =>
       encode({
@@ -109,18 +110,25 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
         payload,
         id: commandId,
         key: request.key ?? keyFromPayload(spec, payload, `services.${service.name}.commands.${request.type}.key`),
-        expectedVersion: request.expectedVersion,
+        expectedVersion,
         headers: request.headers,
         timestamp: Date.now(),
       }),
     )
-    if (encoded.key === null && envelopeService.envelope.aggregateId === 'key') {
-      throw new UsageError(`${request.type} needs a key: the aggregate id is the record key`, {
-        code: 'NO_KEY',
-        suggestion: spec?.key
-          ? `give --key <id>, or ${spec.key} in the payload`
-          : `give --key <id> (or set services.${service.name}.commands.${request.type}.key to a payload field)`,
-      })
+    // A command of a service keyed by aggregate that would go out without a key is lost to it
+    // (seed 003 folds by key): refused, nothing produced.
+    const keyed = spec?.key !== undefined || isKeyLocator(envelopeService.envelope.aggregateId)
+    if (keyed && (encoded.key === null || encoded.key.length === 0)) {
+      throw new InvalidDataError(
+        `${request.type} has no key: ${spec?.key ? `${spec.key} is not in the payload and no --key was given` : 'the aggregate id is the record key and no --key was given'}; nothing was produced`,
+        {
+          code: 'NO_KEY',
+          where: spec?.key ? { path: spec.key } : undefined,
+          suggestion: spec?.key
+            ? `give --key <id>, or ${spec.key} in the payload`
+            : `give --key <id> (or set services.${service.name}.commands.${request.type}.key to a payload field)`,
+        },
+      )
     }
     const record: SentRecord = {
       topic,
@@ -156,6 +164,36 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     if (!request.wait || !eventRanges) return result
 
     const decode = await runtime.decoder()
+    // `waitFor: aggregate` (events carry no causation id): the first event of the command's
+    // aggregate after the ends fixed before sending is its outcome — the command itself and other
+    // commands of a shared topic are not events.
+    const byAggregate = service.waitFor === 'aggregate'
+    const aggregateId = byAggregate
+      ? (
+          await decode({
+            topic,
+            partition: produced.partition,
+            offset: produced.offset,
+            timestamp: 0,
+            key: encoded.key,
+            value: encoded.value,
+            headers: encoded.headers,
+          })
+        ).aggregateId
+      : undefined
+    if (byAggregate && aggregateId === undefined) {
+      throw new ConfigError(`--wait by aggregate: the command ${commandId} names no aggregate to wait for`, {
+        code: 'NO_AGGREGATE_ID',
+        where: { path: `services.${service.name}.envelope.aggregateId` },
+      })
+    }
+    const matches = (event: DecodedEvent): boolean => {
+      if (!byAggregate) return event.causationId === commandId || event.correlationId === commandId
+      if (event.aggregateId !== aggregateId) return false
+      if (event.topic === topic && event.partition === produced.partition && event.offset === produced.offset)
+        return false
+      return event.type === undefined || !Object.hasOwn(service.commands, event.type)
+    }
     const events: DecodedEvent[] = []
     const stop = new AbortController()
     let timedOut = false
@@ -167,17 +205,19 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     try {
       for await (const batch of runtime.reader.read(eventRanges, { signal: stop.signal })) {
         for (const eventRecord of batch.records) {
+          if (byAggregate && events.length > 0) break
           let event: DecodedEvent
           try {
             event = await decode(eventRecord)
           } catch {
             continue // an undecodable event cannot name our command
           }
-          if (event.causationId !== commandId && event.correlationId !== commandId) continue
+          if (!matches(event)) continue
           events.push(event)
           request.wait.onEvent?.(event)
           clearTimeout(settle)
-          settle = setTimeout(() => stop.abort(), SETTLE_MS)
+          // By aggregate, the first event is the outcome; by causation, more may follow.
+          settle = setTimeout(() => stop.abort(), byAggregate ? 0 : SETTLE_MS)
         }
       }
     } finally {
@@ -187,7 +227,7 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     result.events = events.map(eventJson)
     if (events.length === 0 && timedOut) {
       throw new UnreachableError(
-        `no event caused by command ${commandId} arrived on ${service.streams.events.join(', ')} within ${request.wait.timeoutMs} ms (the command was produced to ${topic}/${produced.partition}@${produced.offset})`,
+        `no event ${byAggregate ? `of aggregate ${aggregateId} after command` : 'caused by command'} ${commandId} arrived on ${service.streams.events.join(', ')} within ${request.wait.timeoutMs} ms (the command was produced to ${topic}/${produced.partition}@${produced.offset})`,
         {
           code: 'WAIT_TIMEOUT',
           suggestion: 'check that the service is running (es tail commands / es tail events), or raise --timeout',
@@ -195,13 +235,30 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
         },
       )
     }
-    result.outcome = events.some((e) => e.type !== undefined && service.rejections.includes(e.type))
-      ? 'rejected'
-      : 'accepted'
+    const rejections = byAggregate ? [...service.rejections, 'ErrorEvent'] : service.rejections
+    result.outcome = events.some((e) => e.type !== undefined && rejections.includes(e.type)) ? 'rejected' : 'accepted'
     return result
   } finally {
     await runtime.close()
   }
+}
+
+/** Whether the locator reads the record key (`key`, `key | lower`, …). */
+function isKeyLocator(text: string | undefined): boolean {
+  return typeof text === 'string' && /^\s*key\s*(\||$)/.test(text)
+}
+
+/**
+ * The expected version without `--expected-version`: the command type's default (0 for a command
+ * that creates its aggregate), undefined, or refused where the service checks it (`required`).
+ */
+function defaultExpectedVersion(spec: CommandSpec | undefined, type: string, service: string): number | undefined {
+  if (spec?.expectedVersion === undefined || typeof spec.expectedVersion === 'number') return spec?.expectedVersion
+  throw new InvalidDataError(`${type} needs --expected-version: ${service} checks the version it expects`, {
+    code: 'NO_EXPECTED_VERSION',
+    where: { path: `services.${service}.commands.${type}.expectedVersion` },
+    suggestion: `give --expected-version <n> (the aggregate's current version: es replay --aggregate <id>)`,
+  })
 }
 
 /**

@@ -12,12 +12,14 @@
  * Sections:
  *   read-path    replay (in memory) vs kcat's dump; tail first record, one command, start-up vs node -e 0
  *   state-scale  replays of 1M/3M/6M events in memory and file-backed: time, peak RSS, µs/event
+ *   read-models  rebuild into PostgreSQL vs resetting the sample projector; diff vs replay; --scale: 10M aggregates
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { freePort, startBroker, stopBroker } from '../../src/local/broker.js'
+import { readModels } from './read-models.js'
 import { readPath } from './read-path.js'
 import { stateScale } from './state-scale.js'
 import {
@@ -50,6 +52,7 @@ const aggregates = Number(values.aggregates)
 const sections: Record<string, (context: BenchContext) => Promise<SectionResult>> = {
   'read-path': (context) => readPath(context, events, aggregates),
   'state-scale': (context) => stateScale(context, runs),
+  'read-models': (context) => readModels(context, runs, events, aggregates),
 }
 const chosen = values.only ? values.only.split(',') : Object.keys(sections)
 for (const name of chosen) {

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
@@ -229,5 +230,30 @@ describe('es diff with the sample bank service (real binary, real broker, SQLite
       await client.end()
       assert.equal(await projector.stop(), 0, projector.stderr)
     }
+  })
+})
+
+describe('es diff against a read model that cannot be reached', () => {
+  it('an unreachable HTTP read model is found before any replay work (exit 4 naming it)', async () => {
+    const dir = await tempDir('es-diff-http-')
+    const config = join(dir, 'es.config.json')
+    // The events topic does not exist: a replay would fail with exit 6 before the read model was asked.
+    await writeFile(
+      config,
+      JSON.stringify({
+        brokers: process.env.ES_TEST_BROKERS,
+        services: {
+          calc: {
+            streams: { events: `missing-${randomBytes(4).toString('hex')}` },
+            projections: {
+              values: { reducer: 'latest', readModel: { type: 'http', url: 'http://127.0.0.1:1/values/{id}' } },
+            },
+          },
+        },
+      }),
+    )
+    const run = await runEs(['diff', 'values', '--config', config], { env: cleanEnv })
+    assert.equal(run.code, 4, run.stderr)
+    assert.match(run.stderr, /^error: read model http:\/\/127\.0\.0\.1:1\/values\/\{id\} (is )?unreachable/m)
   })
 })

@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { type RunningBank, repoRoot, startBank, writeConfigCopy } from '../support/bank-service.js'
-import { type EsRun, runEs } from '../support/cli.js'
+import { type EsRun, runEs, startEs } from '../support/cli.js'
 import { createTopic, endOffsets, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { type KcatRecord, kcatConsume } from '../support/kcat.js'
+import { librdkafkaProduce, type ProducedRecord } from '../support/librdkafka.js'
+import { waitFor } from '../support/poll.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 /** No config or brokers from the environment the tests run in: each run names its own. */
@@ -272,7 +274,7 @@ describe('es send-command with the sample bank service (real binary, real broker
         code: 3,
         error: /unknown command type "Deposit".*known types: OpenAccount, DepositFunds, WithdrawFunds, CloseAccount/,
       },
-      { args: ['DepositFunds', '--data', '{"amount":10}'], code: 2, error: /DepositFunds needs a key/ },
+      { args: ['DepositFunds', '--data', '{"amount":10}'], code: 5, error: /DepositFunds has no key/ },
     ]
     try {
       const before = await endOffsets(bank.topics.commands)
@@ -566,72 +568,166 @@ describe('es send-command in the seed systems’ shapes, read back as those syst
     }
   })
 
-  it('ride-hailing on ksqlDB (seed 003): the payload as JSON text inside a string field, with the expected version', async () => {
+  it('ride-hailing on ksqlDB (seed 003): every field the handler reads, from the envelope; no key is exit 5', async () => {
     const config = join(repoRoot, 'examples/ride-hailing/es.config.yaml')
     const topic = uniqueTopic('orders')
     await createTopic(topic, 3)
     const send = (args: string[]) =>
       runEs(['send-command', ...args, '--config', config, '--brokers', brokers, '--topic', topic], { env: cleanEnv })
-    const [orderId, driverId, otherOrder] = [randomUUID(), randomUUID(), randomUUID()]
+    const [orderId, driverId, rider] = [randomUUID(), randomUUID(), randomUUID()]
+    const route = [
+      { address: 'a', lat: 50.5, lon: 30.4 },
+      { address: 'b', lat: 50.4, lon: 30.5 },
+    ]
 
-    // The seed's shape: {"order_id","type":"command","sub_type","details":"<JSON>"}, originalVersion in details.
+    // PlaceOrderCommand without --expected-version: 0, as the controller builds it.
+    const place = await send([
+      'PlaceOrderCommand',
+      '--key',
+      orderId,
+      '--data',
+      JSON.stringify({ riderId: rider, price: 9.5, route }),
+    ])
+    assert.equal(place.code, 0, place.stderr)
+    // The order id from the payload (commands.<type>.key), the expected version from the flag.
     const accept = await send([
       'AcceptOrderCommand',
-      '--service',
-      'orders',
       '--expected-version',
       '1',
       '--data',
       JSON.stringify({ aggregateId: orderId, driverId }),
     ])
     assert.equal(accept.code, 0, accept.stderr)
-    const invalid = await send([
-      'AcceptOrderCommand',
-      '--service',
-      'orders',
-      '--data',
-      JSON.stringify({ aggregateId: orderId }),
-    ])
-    assert.equal(invalid.code, 5)
-    assert.match(invalid.stderr, /\$\.driverId is required/)
 
-    // The later code's shape: {"aggregate_id","is_command":true,"type","json_data":"<JSON>"}, expectedVersion.
-    const complete = await send([
-      'CompleteOrderCommand',
-      '--service',
-      'orders-v2',
-      '--key',
-      otherOrder,
-      '--expected-version',
-      '2',
-      '--data',
-      JSON.stringify({ aggregateId: otherOrder }),
-    ])
-    assert.equal(complete.code, 0, complete.stderr)
+    const before = await endOffsets(topic)
+    // No key anywhere: the order would be lost to the service (it folds by key). Exit 5, nothing produced.
+    const noKey = await send(['AcceptOrderCommand', '--expected-version', '1', '--data', JSON.stringify({ driverId })])
+    assert.equal(noKey.code, 5, noKey.stderr)
+    assert.match(
+      noKey.stderr,
+      /AcceptOrderCommand has no key: \$\.aggregateId is not in the payload and no --key was given; nothing was produced/,
+    )
+    assertOneLine(noKey)
+    const emptyKey = await send(['CancelOrderCommand', '--expected-version', '2', '--data', '{"aggregateId":""}'])
+    assert.equal(emptyKey.code, 5, emptyKey.stderr)
+    // The handler compares the expected version: without one it is refused too.
+    const noVersion = await send(['CompleteOrderCommand', '--key', orderId, '--data', '{}'])
+    assert.equal(noVersion.code, 5, noVersion.stderr)
+    assert.match(noVersion.stderr, /CompleteOrderCommand needs --expected-version/)
+    assert.deepEqual(await endOffsets(topic), before, 'nothing produced')
 
+    // What OrderCommandSender writes, read back by kcat: the key, aggregate_id, and in json_data
+    // aggregateId, expectedVersion and commandType (EventJsonSerde / Jackson).
     const records = await kcatConsume(brokers, topic)
     assert.equal(records.length, 2)
-    const seed = recordAt(records, sentLine(accept).partition, sentLine(accept).offset)
-    assert.equal(seed.key, orderId, 'keyed by the order id, like every record of the order')
-    const seedValue = payloadOf(seed)
-    assert.deepEqual(Object.keys(seedValue).sort(), ['details', 'order_id', 'sub_type', 'type'])
-    // ksqlDB filters commands by type, the command class is sub_type, Jackson reads details.
+    const placed = recordAt(records, sentLine(place).partition, sentLine(place).offset)
+    assert.equal(placed.key, orderId)
+    const placedValue = payloadOf(placed)
     assert.deepEqual(
-      [seedValue.order_id, seedValue.type, seedValue.sub_type],
-      [orderId, 'command', 'AcceptOrderCommand'],
+      { ...placedValue, json_data: JSON.parse(String(placedValue.json_data)) },
+      {
+        aggregate_id: orderId,
+        is_command: true,
+        type: 'PlaceOrderCommand',
+        json_data: {
+          aggregateId: orderId,
+          expectedVersion: 0,
+          riderId: rider,
+          price: 9.5,
+          route,
+          commandType: 'PlaceOrderCommand',
+        },
+      },
     )
-    assert.equal(typeof seedValue.details, 'string')
-    assert.deepEqual(JSON.parse(String(seedValue.details)), { aggregateId: orderId, driverId, originalVersion: 1 })
+    const accepted = recordAt(records, sentLine(accept).partition, sentLine(accept).offset)
+    assert.equal(accepted.key, orderId)
+    assert.deepEqual(JSON.parse(String(payloadOf(accepted).json_data)), {
+      aggregateId: orderId,
+      driverId,
+      expectedVersion: 1,
+      commandType: 'AcceptOrderCommand',
+    })
+  })
 
-    const later = recordAt(records, sentLine(complete).partition, sentLine(complete).offset)
-    assert.equal(later.key, otherOrder)
-    const laterValue = payloadOf(later)
-    assert.deepEqual(Object.keys(laterValue).sort(), ['aggregate_id', 'is_command', 'json_data', 'type'])
+  it("ride-hailing --wait (waitFor: aggregate): the order's next event is the outcome, an ErrorEvent a rejection", async () => {
+    const topic = uniqueTopic('orders-wait')
+    await createTopic(topic, 1)
+    const dir = await mkdtemp(join(tmpdir(), 'es-orders-'))
+    const config = await writeConfigCopy(join(repoRoot, 'examples/ride-hailing/es.config.yaml'), dir, (c) => {
+      c.brokers = brokers
+      c.services.orders.streams = { commands: topic, events: topic }
+    })
+    const [orderId, otherOrder] = [randomUUID(), randomUUID()]
+    const jackson = (order: string, type: string, data: object) => ({
+      topic,
+      key: { text: order },
+      value: {
+        text: JSON.stringify({
+          aggregate_id: order,
+          is_command: false,
+          type,
+          json_data: JSON.stringify({ aggregateId: order, ...data, eventType: type }),
+        }),
+      },
+    })
+    // The handler's part, played by librdkafka once the command is on the topic.
+    const answer = async (events: ProducedRecord[]) => {
+      const start = await endOffsets(topic)
+      const waiting = startEs(
+        [
+          'send-command',
+          'CancelOrderCommand',
+          '--key',
+          orderId,
+          '--expected-version',
+          '1',
+          '--data',
+          '{}',
+          '--wait',
+          '--timeout',
+          '20s',
+          '--json',
+          '--config',
+          config,
+        ],
+        { env: cleanEnv },
+      )
+      await waitFor(
+        'the command on the topic',
+        () => endOffsets(topic),
+        (ends) => ends[0] > start[0],
+      )
+      await librdkafkaProduce(brokers, events)
+      const code = await waiting.exited
+      return { code, result: JSON.parse(waiting.stdout()), stderr: waiting.stderr() }
+    }
+
+    const rejected = await answer([
+      // Another order's event, and a command: neither is the outcome.
+      jackson(otherOrder, 'OrderCancelledEvent', { version: 2, createdDate: '2021-04-23T15:26:40.123456Z' }),
+      jackson(orderId, 'ErrorEvent', {
+        version: 0,
+        createdDate: '2021-04-23T15:26:41.000001Z',
+        commandType: 'CancelOrderCommand',
+        expectedVersion: 1,
+        errorMessage: "Actual version 2 doesn't match expected version 1",
+      }),
+    ])
+    assert.equal(rejected.code, 1, rejected.stderr)
+    assert.equal(rejected.result.outcome, 'rejected')
     assert.deepEqual(
-      [laterValue.aggregate_id, laterValue.is_command, laterValue.type],
-      [otherOrder, true, 'CompleteOrderCommand'],
+      rejected.result.events.map((e: Doc) => [e.type, e.aggregateId]),
+      [['ErrorEvent', orderId]],
     )
-    assert.equal(typeof laterValue.json_data, 'string')
-    assert.deepEqual(JSON.parse(String(laterValue.json_data)), { aggregateId: otherOrder, expectedVersion: 2 })
+
+    const accepted = await answer([
+      jackson(orderId, 'OrderCancelledEvent', { version: 2, createdDate: '2021-04-23T15:27:00.5Z' }),
+    ])
+    assert.equal(accepted.code, 0, accepted.stderr)
+    assert.equal(accepted.result.outcome, 'accepted')
+    assert.deepEqual(
+      accepted.result.events.map((e: Doc) => [e.type, e.version]),
+      [['OrderCancelledEvent', 2]],
+    )
   })
 })

@@ -158,6 +158,32 @@ for (const listable of [true, false]) {
   })
 }
 
+// The calculator service (seed 002) answers 202 with the row, and 204 for an unknown id.
+readModelContract('HTTP API answering 202 and 204 (the calculator service)', async () => {
+  let server: Server | undefined
+  return {
+    listable: false,
+    open: async (rows) => {
+      server = createServer((request, response) => {
+        const match = /^\/values\/(.+)$/.exec(new URL(request.url ?? '/', 'http://x').pathname)
+        const body = rows.find((r) => match && r.id === decodeURIComponent(match[1]))
+        if (body === undefined) {
+          response.writeHead(204)
+          response.end()
+          return
+        }
+        response.writeHead(202, { 'content-type': 'application/json' })
+        response.end(JSON.stringify(body))
+      })
+      const port = await listen(server)
+      return openHttpReadModel({ url: `http://127.0.0.1:${port}/values/{id}` })
+    },
+    cleanup: async () => {
+      await new Promise((resolve) => server?.close(resolve))
+    },
+  }
+})
+
 readModelContract('compacted topic (latest value per key, tombstones applied)', async () => {
   const topic = uniqueTopic('rm-snapshots')
   const reader = new KafkaLogReader({
@@ -248,6 +274,38 @@ describe('read models: what is wrong, and the exit code', () => {
       () => openHttpReadModel({ url: 'http://127.0.0.1/accounts' }),
       (e: EsError) => e.exitCode === ExitCode.config,
     )
+  })
+
+  it('HTTP: which statuses mean "no such row" is configurable; a body that is not JSON names the URL, the status and its first bytes', async () => {
+    const server = createServer((request, response) => {
+      if (request.url === '/a/gone') {
+        response.writeHead(410)
+        response.end('gone')
+      } else {
+        response.writeHead(200, { 'content-type': 'text/html' })
+        response.end('<html><body>Welcome to nginx!</body></html>')
+      }
+    })
+    const port = await listen(server)
+    try {
+      const model = openHttpReadModel({ url: `http://127.0.0.1:${port}/a/{id}`, absentStatuses: [410] })
+      assert.deepEqual([...(await model.get(['gone'])).keys()], [])
+      await expectError(
+        model.get(['page']),
+        ExitCode.invalidData,
+        new RegExp(
+          `^read model http://127\\.0\\.0\\.1:${port}/a/page answered 200 with a body that is not JSON: "<html><body>Welcome to nginx`,
+        ),
+      )
+      // 410 is an error where it was not declared absent.
+      await expectError(
+        openHttpReadModel({ url: `http://127.0.0.1:${port}/a/{id}` }).get(['gone']),
+        ExitCode.unreachable,
+        /answered 410/,
+      )
+    } finally {
+      await new Promise((resolve) => server.close(resolve))
+    }
   })
 })
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { diffStates, sameValue } from '../../src/diff/compare.js'
+import { diffStates, isTimeZone, sameValue, toInstant } from '../../src/diff/compare.js'
 import { normalizeName } from '../../src/read-models/row.js'
 
 const account = (id: string, balance: number, version: number, extra: Record<string, unknown> = {}) => ({
@@ -155,6 +155,29 @@ describe('diff: when two values say the same thing', () => {
     assert.ok(!sameValue(ms, '2026-11-25T10:30:01.250Z'))
     assert.ok(sameValue(ms, '2026-11-25T10:30:01.250Z', 1000))
     assert.ok(!sameValue('2026-11-25', 'tomorrow'))
+  })
+
+  it('date text without a zone is a wall clock in timeZone (default UTC), whatever TZ es runs in', () => {
+    const ms = Date.UTC(2022, 9, 28, 9, 40, 0, 123)
+    assert.equal(toInstant('2022-10-28 09:40:00.123'), ms)
+    assert.equal(toInstant('2022-10-28T09:40:00.123456'), ms)
+    assert.equal(toInstant('2022-10-28 12:40:00.123', 'Europe/Istanbul'), ms)
+    assert.equal(toInstant('2022-10-28 18:40:00.123', 'Asia/Tokyo'), ms)
+    assert.equal(toInstant('2022-10-28 09:40', 'UTC'), ms - 123)
+    // A zone in the text wins over timeZone.
+    assert.equal(toInstant('2022-10-28 09:40:00.123+00', 'Asia/Tokyo'), ms)
+    assert.equal(toInstant('2022-10-28T09:40:00.123Z', 'Asia/Tokyo'), ms)
+    // Across daylight saving time: Berlin is UTC+2 in summer, UTC+1 in winter.
+    assert.equal(toInstant('2022-07-01 12:00:00', 'Europe/Berlin'), Date.UTC(2022, 6, 1, 10))
+    assert.equal(toInstant('2022-12-01 12:00:00', 'Europe/Berlin'), Date.UTC(2022, 11, 1, 11))
+    assert.ok(sameValue(ms, '2022-10-28 18:40:00.123', 0, 'Asia/Tokyo'))
+    assert.ok(!sameValue(ms, '2022-10-28 18:40:00.123'))
+    assert.ok(sameValue(ms, '2022-10-28 09:40:00.123'))
+    const states: Array<[string, unknown]> = [['a', { creationDate: ms }]]
+    const rows = new Map([['a', { id: 'a', creation_date: '2022-10-28 12:40:00.123' }]])
+    assert.equal(diffStates(states, rows, true).drift, true)
+    assert.equal(diffStates(states, rows, true, { timeZone: 'Europe/Istanbul' }).drift, false)
+    assert.ok(isTimeZone('Asia/Tokyo') && isTimeZone('UTC') && !isTimeZone('Mars/Olympus'))
   })
 
   it('objects and arrays, also against their JSON text, field by field', () => {

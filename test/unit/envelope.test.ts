@@ -121,6 +121,51 @@ describe('locators', () => {
   })
 })
 
+describe('locator case stages and case-insensitive names', () => {
+  it('| lower and | upper put UUIDs of different producers into one case', () => {
+    const decode = createEnvelopeDecoder(
+      { envelope: envelope({ aggregateId: '$.data.value_id | lower', type: '$.action | upper' }) },
+      codecs,
+    )
+    const upper = decode(record({ action: 'ValueCreated', data: { value_id: 'D35E95F5-2A7A-4C31-8D28-2EB92643A154' } }))
+    const lower = decode(record({ action: 'ValueCreated', data: { value_id: 'd35e95f5-2a7a-4c31-8d28-2eb92643a154' } }))
+    assert.equal(upper.aggregateId, 'd35e95f5-2a7a-4c31-8d28-2eb92643a154')
+    assert.equal(upper.aggregateId, lower.aggregateId)
+    assert.equal(upper.type, 'VALUECREATED')
+    // Not text: left as it is.
+    assert.equal(decode(record({ data: { value_id: 7 } })).aggregateId, '7')
+  })
+
+  it('writes through | lower too', () => {
+    const encoded = encodeCommand(
+      {
+        service: { envelope: envelope({ aggregateId: '$.id | lower' }) },
+        type: 'T',
+        id: 'c',
+        aggregateId: 'ABC-1',
+        key: 'k',
+        payload: {},
+        timestamp: 0,
+      },
+      codecs,
+    )
+    assert.equal(JSON.parse(String(encoded.value)).id, 'abc-1')
+  })
+
+  it('ignoreCase: $.type finds TYPE (ksqlDB upper-cases column names), exact spelling first', () => {
+    const spec = envelope({ type: '$.type', payload: '$.json_data | json', version: '$.json_data | json | $.version' })
+    const exact = createEnvelopeDecoder({ envelope: spec }, codecs)
+    const loose = createEnvelopeDecoder({ envelope: { ...spec, ignoreCase: true } }, codecs)
+    const ksql = record({ TYPE: 'OrderPlacedEvent', JSON_DATA: '{"VERSION":1,"riderId":"r"}' })
+    assert.equal(exact(ksql).type, undefined)
+    assert.equal(loose(ksql).type, 'OrderPlacedEvent')
+    assert.equal(loose(ksql).version, 1)
+    assert.deepEqual(loose(ksql).payload, { VERSION: 1, riderId: 'r' })
+    assert.equal(loose(record({ Type: 'A', type: 'B' })).type, 'B', 'the exact spelling wins')
+    assert.equal(loose(record({ type: 'app' })).type, 'app')
+  })
+})
+
 describe('envelope decoder', () => {
   it('reads the default envelope: type, id, version, payload, aggregate id from the key', () => {
     const decode = createEnvelopeDecoder({ name: 'bank', envelope: defaultEnvelope }, codecs)
