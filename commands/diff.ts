@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, onErrorFlag } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag } from '../src/cli/flags.js'
 import { type DiffReport, diffProjection } from '../src/diff/diff-service.js'
 import { describeDiff, renderDrift } from '../src/render/drift.js'
 
@@ -18,6 +18,7 @@ Exit 0 when they agree, 1 on drift.`
   static override answersNo = (report: DiffReport) => report.drift
   static override args = { projection: Args.string({ description: 'Projection to check (default: the only one).' }) }
   static override flags = {
+    ...codecFlags,
     state: Flags.string({
       summary: 'A replay state file (es replay --state): continue it to the current end, then compare.',
     }),

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, onErrorFlag, writeFlags } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, writeFlags } from '../src/cli/flags.js'
 import { confirm, ensureConfirmable } from '../src/prompts/confirm.js'
 import { type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
 import { describePlan, describeRebuild } from '../src/render/rebuild.js'
@@ -18,6 +18,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
   static override enableJsonFlag = true
   static override args = { projection: Args.string({ description: 'Projection to rebuild (default: the only one).' }) }
   static override flags = {
+    ...codecFlags,
     'dry-run': Flags.boolean({ summary: 'Print the plan; change nothing.' }),
     ...writeFlags,
     'keep-old': Flags.boolean({ summary: 'Keep the replaced table (renamed <table>__es_old_<time>).' }),

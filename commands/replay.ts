@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
 import { describeReplay, traceLine } from '../src/render/replay.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
 
@@ -17,6 +17,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
   ]
   static override enableJsonFlag = true
   static override flags = {
+    ...codecFlags,
     'from-beginning': Flags.boolean({ summary: 'Start at offset 0 and discard stored state.' }),
     projection: Flags.string({ summary: 'Projection of the service (its reducer and topics).' }),
     reducer: Flags.string({

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { timeoutFlag, writeFlags } from '../src/cli/flags.js'
+import { codecFlags, timeoutFlag, writeFlags } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { confirm } from '../src/prompts/confirm.js'
 import { promptPayload, requireTerminal } from '../src/prompts/schema-prompts.js'
@@ -27,6 +27,7 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
     type: Args.string({ description: 'Command type (see the service config).', required: true }),
   }
   static override flags = {
+    ...codecFlags,
     data: Flags.string({ char: 'd', summary: 'The payload as JSON text.', exclusive: ['data-file'] }),
     'data-file': Flags.string({ summary: 'Read the payload from a file, or - for stdin.' }),
     interactive: Flags.boolean({

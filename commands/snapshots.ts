@@ -1,10 +1,10 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { topicFlag } from '../src/cli/flags.js'
+import { codecFlags, topicFlag } from '../src/cli/flags.js'
 import { renderTable } from '../src/render/table.js'
 import { resolveTopics } from '../src/service/resolve.js'
 import { openRuntime } from '../src/service/runtime.js'
-import { codecSnapshotDecoder, readSnapshots, type SnapshotResult } from '../src/snapshots/latest.js'
+import { readSnapshots, type SnapshotResult } from '../src/snapshots/latest.js'
 
 export default class Snapshots extends EsCommand<SnapshotResult> {
   static override summary = 'Show a snapshots stream as a table of the latest value per key, tombstones applied.'
@@ -19,6 +19,7 @@ export default class Snapshots extends EsCommand<SnapshotResult> {
   static override enableJsonFlag = true
   static override args = { aggregateId: Args.string({ description: 'Only this key.' }) }
   static override flags = {
+    ...codecFlags,
     history: Flags.boolean({ summary: 'Every version of the key still in the log (tombstones included).' }),
     topic: topicFlag,
   }
@@ -31,7 +32,7 @@ export default class Snapshots extends EsCommand<SnapshotResult> {
       const result = await readSnapshots({
         reader: runtime.reader,
         topics,
-        decode: codecSnapshotDecoder(await runtime.codecs()),
+        decode: await runtime.snapshotDecoder(),
         key: args.aggregateId,
         history: flags.history,
       })

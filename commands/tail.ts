@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
+import { codecFlags, formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
+import { describeFailureGroup } from '../src/codecs/failure-summary.js'
 import { checkRange } from '../src/kafka/offset-spec.js'
 import { formatRecord } from '../src/render/records.js'
 import { describeReach } from '../src/render/summary.js'
@@ -23,6 +24,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
     stream: Args.string({ description: 'commands, events, snapshots, or a topic name (default: events)' }),
   }
   static override flags = {
+    ...codecFlags,
     topic: topicFlag,
     from: fromFlag(),
     'from-beginning': Flags.boolean({ summary: 'Shorthand for --from beginning.', exclusive: ['from'] }),
@@ -75,6 +77,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         filter: { keys: flags.key, types: flags.type, where: flags.where },
         limit: flags.limit,
         decode: await runtime.decoder(),
+        schemaOf: await runtime.schemaOf(),
         onRecord: (record) => this.out.data(formatRecord(record, flags.format, this.out.paint)),
         drained: () => this.out.drained(),
         signal: interruption.signal,
@@ -95,6 +98,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         this.out.info(
           `${summary.shown} of ${summary.read} records shown${summary.undecodable ? `, ${summary.undecodable} undecodable` : ''}; ${summary.complete ? `complete at ${describeReach(summary.ranges)}` : 'stopped early'}`,
         )
+        for (const group of summary.failures) this.out.warn(describeFailureGroup(group))
       }
       return summary
     } finally {

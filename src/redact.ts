@@ -1,6 +1,9 @@
-/** Secrets out of text before it is shown: passwords in URLs and `password`/`secret`-like fields. */
+/**
+ * Secrets out of text before it is shown: the user info of URLs (`http://user:pw@host` →
+ * `http://***@host`; a token can be the user part alone) and `password`/`secret`-like fields.
+ */
 export function redact(text: string): string {
   return text
-    .replace(/(\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@')
+    .replace(/(\/\/)[^/@\s]+@/g, '$1***@')
     .replace(/("?(?:password|secret|token|sasl_password)"?\s*[:=]\s*)("[^"]*"|[^\s,}]+)/gi, '$1"***"')
 }

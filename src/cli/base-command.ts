@@ -11,6 +11,7 @@ import { CancelledError, EsError, ExitCode, InternalError, InterruptedError } fr
 import { confirm } from '../prompts/confirm.js'
 import { createOutput, type Output } from '../render/output.js'
 import { createProgress, type ProgressState } from '../render/progress.js'
+import { applyCodecFlags, type CodecFlagValues } from './flags.js'
 import { usageFromParse } from './parse-errors.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: mirrors oclif's own FlagOutput/ArgOutput, which it does not export
@@ -155,6 +156,12 @@ export abstract class EsCommand<Result> extends Command {
         cwd: process.cwd(),
         env: process.env,
       })
+      // The codec flags (src/cli/flags.ts) of commands that read or write a topic.
+      this.resolvedConfig = applyCodecFlags(
+        this.resolvedConfig,
+        this.globalFlags?.service,
+        this.globalFlags as unknown as CodecFlagValues,
+      )
       const profile = this.resolvedConfig.profile
       // Nobody writes to production by accident: a profile other than the default says so.
       if (profile && profile.chosenBy !== 'default' && !profile.isDefault && !this.showsProfile) {

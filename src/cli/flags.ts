@@ -2,7 +2,10 @@
  * Flag definitions shared by several commands, each defined once and parsed once into a value
  * (an offset spec, a predicate, a duration), never re-parsed inside commands.
  */
+import { resolve } from 'node:path'
 import { Flags } from '@oclif/core'
+import { selectService } from '../config/load.js'
+import type { CodecSpec, ResolvedConfig } from '../config/types.js'
 import { durationForms, parseDuration } from '../duration.js'
 import { UsageError } from '../errors.js'
 import {
@@ -14,6 +17,7 @@ import {
   startSpecForms,
 } from '../kafka/offset-spec.js'
 import { RECORD_FORMATS, type RecordFormat } from '../render/records.js'
+import { zeroConfigService } from '../service/resolve.js'
 import { type CacheBound, parseCacheBound } from '../stores/state-cache.js'
 import { type Predicate, parsePredicate } from '../tail/filter.js'
 
@@ -112,3 +116,108 @@ export const cacheFlag = Flags.custom<CacheBound>({
   helpValue: '<count|size>',
   parse: async (input: string) => parseCacheBound(input),
 })
+
+const CODEC_NAMES = [
+  'auto',
+  'string',
+  'bytes',
+  'json',
+  'avro',
+  'avro-single-object',
+  'avro-confluent',
+  'protobuf',
+  'protobuf-confluent',
+  'json-confluent',
+]
+
+/**
+ * Ad-hoc codecs without a config (kcat's `-s value=avro -r <url>`), on every command that reads or
+ * writes a topic. They replace the service's codecs (or zero-config's); see `applyCodecFlags`.
+ */
+export const codecFlags = {
+  'key-codec': Flags.string({
+    summary: 'Codec of record keys (overrides the config).',
+    options: CODEC_NAMES,
+    helpGroup: 'CODEC',
+  }),
+  'value-codec': Flags.string({
+    summary: 'Codec of record values (overrides the config).',
+    options: CODEC_NAMES,
+    helpGroup: 'CODEC',
+  }),
+  registry: Flags.string({ summary: 'Schema registry URL (overrides schemaRegistry).', helpGroup: 'CODEC' }),
+  schema: Flags.string({
+    summary: 'An .avsc (Avro) or JSON Schema file for the codecs (repeatable).',
+    multiple: true,
+    multipleNonGreedy: true,
+    helpGroup: 'CODEC',
+  }),
+  proto: Flags.string({
+    summary: 'A .proto file (repeatable).',
+    multiple: true,
+    multipleNonGreedy: true,
+    helpGroup: 'CODEC',
+  }),
+  'message-type': Flags.string({
+    summary: 'Protobuf message type: a full name, or a locator (header:ce_type | simple-name).',
+    helpGroup: 'CODEC',
+  }),
+}
+
+export interface CodecFlagValues {
+  'key-codec'?: string
+  'value-codec'?: string
+  registry?: string
+  schema?: string[]
+  proto?: string[]
+  'message-type'?: string
+}
+
+/** The config with the codec flags applied to the chosen service (zero-config's when none). */
+export function applyCodecFlags(
+  config: ResolvedConfig,
+  serviceName: string | undefined,
+  flags: CodecFlagValues,
+  cwd = process.cwd(),
+): ResolvedConfig {
+  const keyCodec = flags['key-codec']
+  const valueCodec = flags['value-codec']
+  if (!keyCodec && !valueCodec && !flags.registry) return config
+  const service = selectService(config, serviceName) ?? zeroConfigService()
+  const files = (list: string[] | undefined) => (list ?? []).map((file) => resolve(cwd, file))
+  const spec = (type: string, flag: string): CodecSpec => {
+    const schemas = files(flags.schema)
+    const protos = files(flags.proto)
+    const messageType = flags['message-type']
+    const need = (what: string) =>
+      new UsageError(`${flag} ${type} needs ${what}`, { code: 'USAGE', suggestion: 'see --help (CODEC flags)' })
+    switch (type) {
+      case 'avro':
+        if (!schemas[0]) throw need('--schema <file.avsc>')
+        return { type, schema: schemas[0] }
+      case 'avro-single-object':
+        if (!schemas.length) throw need('--schema <file.avsc> (repeatable)')
+        return { type, schemas }
+      case 'avro-confluent':
+        return schemas[0] ? { type, schema: schemas[0] } : { type }
+      case 'protobuf':
+        if (!protos.length || !messageType) throw need('--proto <file.proto> and --message-type <name>')
+        return { type, protos, messageType }
+      case 'protobuf-confluent':
+        return { type, ...(protos.length ? { protos } : {}), ...(messageType ? { messageType } : {}) }
+      case 'json-confluent':
+        return schemas[0] ? { type, schema: schemas[0] } : { type }
+      default:
+        return { type } as CodecSpec
+    }
+  }
+  const codec = {
+    key: keyCodec ? spec(keyCodec, '--key-codec') : service.codec.key,
+    value: valueCodec ? spec(valueCodec, '--value-codec') : service.codec.value,
+  }
+  return {
+    ...config,
+    ...(flags.registry ? { schemaRegistry: { ...config.schemaRegistry, url: flags.registry } } : {}),
+    services: { ...config.services, [service.name]: { ...service, codec } },
+  }
+}

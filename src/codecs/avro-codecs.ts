@@ -4,34 +4,59 @@
  *   avro-single-object   C3 01 + CRC-64-AVRO fingerprint of the writer schema (little-endian) +
  *                        datum; an empty value stands for null (seed 001, the Kaa registry)
  *   avro-confluent       00 + 4-byte big-endian registry id + datum
- * Every datum is decoded with the writer's own schema (no reader-schema projection), so the value
- * is exactly what the producer wrote. Schemas not yet held raise `MissingSchemaError`; see
- * codec-errors.ts for the load-and-retry protocol.
+ * Without a reader schema, every datum is decoded with its writer's own schema, so the value is
+ * exactly what the producer wrote; with one (`readerSchema`), into the reader's shape by Avro's
+ * resolution rules. Schemas not yet held raise `MissingSchemaError`; see codec-errors.ts for the
+ * load-and-retry protocol.
  */
-import { AvroSchema } from './avro/avro-schema.js'
-import { AvroSchemaError } from './avro/schema.js'
-import { type Codec, describeSchemaRef, fingerprintRef, type SchemaRef, schemaIdRef, schemaRefKey } from './codec.js'
+import type avsc from 'avsc'
+import { AvroSchema, AvroSchemaError, type ResolvedReader } from './avro/avro-schema.js'
+import {
+  type Codec,
+  describeSchemaRef,
+  type EncodeContext,
+  fingerprintHex,
+  fingerprintRef,
+  type SchemaRef,
+  schemaIdRef,
+  schemaRefKey,
+  subjectName,
+  type WriterSchema,
+} from './codec.js'
 import { DecodeError, EncodeError, MissingSchemaError } from './codec-errors.js'
 import type { FileSchemaSource } from './file-schema-source.js'
+import type { RegistryClient } from './registry-client.js'
 import type { SchemaSource } from './schema-source.js'
 import type { SchemaTopicSource } from './schema-topic-source.js'
 
 export class RawAvroCodec implements Codec {
   readonly name = 'avro'
+  private readonly reader: ResolvedReader
 
-  constructor(readonly schema: AvroSchema) {}
+  /** `reader`: the reader schema; throws DecodeError when it cannot read `schema`'s datums. */
+  constructor(
+    readonly schema: AvroSchema,
+    reader?: AvroSchema,
+  ) {
+    this.reader = reader ? reader.resolve(schema) : schema
+  }
 
   decode(bytes: Buffer | null): unknown {
-    return bytes === null ? null : this.schema.decode(bytes)
+    return bytes === null ? null : this.reader.decode(bytes)
   }
 
   encode(value: unknown): Buffer | null {
     return value === null || value === undefined ? null : this.schema.encode(value)
   }
 
-  schemaNameOf(): string | undefined {
-    return this.schema.name
+  schemaOf(): WriterSchema {
+    return { name: this.schema.name, fingerprint: fingerprintHex(this.schema.fingerprint) }
   }
+}
+
+/** How a datum written with `writer` is read: as written, or into the reader schema's shape. */
+function readerOf(writer: AvroSchema, reader: AvroSchema | undefined): ResolvedReader {
+  return reader ? reader.readerFor(writer) : writer
 }
 
 /**
@@ -93,7 +118,7 @@ class SchemaCache {
 
   private compile(ref: SchemaRef, text: string, source: SchemaSource): AvroSchema {
     try {
-      const schema = new AvroSchema(text)
+      const schema = new AvroSchema(text, `${describeSchemaRef(ref)} from ${source.description}`)
       this.remember(ref, schema)
       this.failures.delete(schemaRefKey(ref))
       return schema
@@ -117,6 +142,8 @@ export interface SingleObjectSources {
   topic?: SchemaTopicSource
   /** Any further sources (tests). */
   others?: SchemaSource[]
+  /** Decode into this schema's shape (Avro schema resolution). */
+  reader?: AvroSchema
 }
 
 export class SingleObjectCodec implements Codec {
@@ -124,6 +151,7 @@ export class SingleObjectCodec implements Codec {
   /** The schema-topic source this codec reads, for the Kafka reader to feed. */
   readonly schemaTopic?: SchemaTopicSource
   private readonly files?: FileSchemaSource
+  private readonly reader?: AvroSchema
   private readonly cache: SchemaCache
   /** Compiled schemas by the low 32 bits of the fingerprint, then the high 32: no allocation per lookup. */
   private readonly byLow = new Map<number, Array<{ high: number; schema: AvroSchema }>>()
@@ -133,6 +161,7 @@ export class SingleObjectCodec implements Codec {
 
   constructor(sources: SingleObjectSources) {
     this.files = sources.files
+    this.reader = sources.reader
     this.schemaTopic = sources.topic
     const all = [sources.files, sources.topic, ...(sources.others ?? [])].filter((s): s is SchemaSource => !!s)
     this.cache = new SchemaCache(all, (ref, schema) => {
@@ -143,7 +172,7 @@ export class SingleObjectCodec implements Codec {
 
   decode(bytes: Buffer | null): unknown {
     if (bytes === null || bytes.length === 0) return null
-    return this.schemaOf(bytes).decode(bytes, SINGLE_OBJECT_HEADER)
+    return readerOf(this.writerOf(bytes), this.reader).decode(bytes, SINGLE_OBJECT_HEADER)
   }
 
   /** Encodes with the first configured schema file that accepts the value. */
@@ -165,12 +194,14 @@ export class SingleObjectCodec implements Codec {
     await this.cache.load(ref)
   }
 
-  schemaNameOf(bytes: Buffer): string | undefined {
+  schemaOf(bytes: Buffer): WriterSchema | undefined {
     if (bytes.length < SINGLE_OBJECT_HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return undefined
-    return this.find(bytes.readUInt32LE(2), bytes.readUInt32LE(6))?.name
+    const fingerprint = bytes.readBigUInt64LE(2)
+    const name = this.find(bytes.readUInt32LE(2), bytes.readUInt32LE(6))?.name
+    return { ...(name === undefined ? {} : { name }), fingerprint: fingerprintHex(fingerprint) }
   }
 
-  private schemaOf(bytes: Buffer): AvroSchema {
+  private writerOf(bytes: Buffer): AvroSchema {
     if (bytes.length < SINGLE_OBJECT_HEADER || bytes[0] !== 0xc3 || bytes[1] !== 0x01) {
       throw new DecodeError(
         `not Avro single-object encoding (expected C3 01 and an 8-byte fingerprint, got ${describeStart(bytes)})`,
@@ -229,15 +260,31 @@ export class ConfluentAvroCodec implements Codec {
   private readonly byId = new Map<number, AvroSchema>()
   private readonly cache: SchemaCache
 
-  /** `schemaId`: the registered schema commands are encoded with. */
+  private readonly subjectIds = new Map<string, number>()
+
+  /**
+   * Encoding, in this order: `schemaId`; the local `writer` schema, registered under its subject
+   * (looked up first; `autoRegister` false refuses to register); the latest version of the topic
+   * subject. `reader`: decode into its shape (see SingleObjectSources).
+   */
   constructor(
     registry: SchemaSource,
-    private readonly schemaId?: number,
+    private readonly options: {
+      schemaId?: number
+      reader?: AvroSchema
+      writer?: AvroSchema
+      client?: RegistryClient
+      autoRegister?: boolean
+      subjectNameStrategy?: 'topic' | 'record' | 'topic-record'
+    } = {},
   ) {
+    this.reader = options.reader
     this.cache = new SchemaCache([registry], (ref, schema) => {
       if (ref.kind === 'id') this.byId.set(ref.id, schema)
     })
   }
+
+  private readonly reader?: AvroSchema
 
   decode(bytes: Buffer | null): unknown {
     if (bytes === null) return null
@@ -247,38 +294,51 @@ export class ConfluentAvroCodec implements Codec {
         { code: 'NOT_CONFLUENT_FRAMING' },
       )
     }
-    return this.schemaFor(bytes.readUInt32BE(1)).decode(bytes, CONFLUENT_HEADER)
+    return readerOf(this.schemaFor(bytes.readUInt32BE(1)), this.reader).decode(bytes, CONFLUENT_HEADER)
   }
 
-  /**
-   * Encodes with `schemaId` (loading it like decode does); without one, with the first schema
-   * already loaded that accepts the value.
-   */
-  encode(value: unknown): Buffer | null {
+  encode(value: unknown, context?: EncodeContext): Buffer | null {
     if (value === null || value === undefined) return null
-    if (this.schemaId !== undefined) {
-      const schema = this.schemaFor(this.schemaId)
-      return schema.encode(value, confluentHeader(this.schemaId))
-    }
-    const loaded = [...this.byId.entries()]
-    if (loaded.length === 0) {
+    const { schemaId, writer, client } = this.options
+    if (schemaId !== undefined) return this.schemaFor(schemaId).encode(value, confluentHeader(schemaId))
+    if (!client) {
       throw new EncodeError('avro-confluent needs a schema id to encode with', {
         code: 'NO_WRITER_SCHEMA',
         suggestion: 'set "schemaId" on the codec in the config (the id the registry gave the schema)',
       })
     }
-    const schemas = loaded.map(([, schema]) => schema)
-    const ids = new Map(loaded.map(([id, schema]) => [schema, id]))
-    return encodeWithFirstFitting(schemas, value, (schema) => confluentHeader(ids.get(schema) as number))
+    const subject = subjectName(this.options.subjectNameStrategy, context, writer?.name)
+    const id = this.subjectIds.get(subject)
+    if (id === undefined) {
+      const ref: SchemaRef = { kind: 'subject', subject }
+      throw new MissingSchemaError(ref, async () => {
+        if (writer) {
+          const registered = await client.idFor(
+            subject,
+            { schema: writer.canonicalForm, schemaType: 'AVRO' },
+            this.options.autoRegister ?? true,
+          )
+          this.byId.set(registered, writer)
+          this.subjectIds.set(subject, registered)
+        } else {
+          const latest = await client.version(subject, 'latest')
+          this.byId.set(latest.id, new AvroSchema(latest.schema, `schema id ${latest.id} (${subject})`))
+          this.subjectIds.set(subject, latest.id)
+        }
+      })
+    }
+    return this.schemaFor(id).encode(value, confluentHeader(id))
   }
 
   async loadSchema(ref: SchemaRef): Promise<void> {
     await this.cache.load(ref)
   }
 
-  schemaNameOf(bytes: Buffer): string | undefined {
+  schemaOf(bytes: Buffer): WriterSchema | undefined {
     if (bytes.length < CONFLUENT_HEADER || bytes[0] !== 0) return undefined
-    return this.byId.get(bytes.readUInt32BE(1))?.name
+    const id = bytes.readUInt32BE(1)
+    const name = this.byId.get(id)?.name
+    return { ...(name === undefined ? {} : { name }), id }
   }
 
   private schemaFor(id: number): AvroSchema {
@@ -326,8 +386,8 @@ function encodeWithFirstFitting(
 }
 
 function coversAllProperties(schema: AvroSchema, value: unknown): boolean {
-  if (schema.type.type !== 'record' || typeof value !== 'object' || value === null) return false
-  const fields = new Set(schema.type.fields.map((field) => field.name))
+  if (schema.type.typeName !== 'record' || typeof value !== 'object' || value === null) return false
+  const fields = new Set((schema.type as avsc.types.RecordType).fields.map((field) => field.name))
   return Object.keys(value).every((key) => fields.has(key))
 }
 

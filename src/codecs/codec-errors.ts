@@ -18,11 +18,19 @@ export class DecodeError extends InvalidDataError {
   }
 
   /** The same error, placed at a record: `cannot decode value of orders/3@42: <reason>`. */
-  atRecord(position: { topic: string; partition: number; offset: number }, part: string): DecodeError {
-    return new DecodeError(this.reason, this.detailsAt(position, part), this.messageAt(position, part))
+  atRecord(
+    position: { topic: string; partition: number; offset: number },
+    part: string,
+    extra?: Record<string, unknown>,
+  ): DecodeError {
+    return new DecodeError(this.reason, this.detailsAt(position, part, extra), this.messageAt(position, part))
   }
 
-  protected detailsAt(position: { topic: string; partition: number; offset: number }, part: string): Details {
+  protected detailsAt(
+    position: { topic: string; partition: number; offset: number },
+    part: string,
+    extra?: Record<string, unknown>,
+  ): Details {
     return {
       code: this.code,
       suggestion: this.suggestion,
@@ -33,6 +41,7 @@ export class DecodeError extends InvalidDataError {
         partition: position.partition,
         offset: position.offset,
         part,
+        ...extra,
       },
     }
   }
@@ -65,8 +74,17 @@ export class MissingSchemaError extends DecodeError {
     this.load = load
   }
 
-  override atRecord(position: { topic: string; partition: number; offset: number }, part: string): MissingSchemaError {
-    return new MissingSchemaError(this.ref, this.load, this.detailsAt(position, part), this.messageAt(position, part))
+  override atRecord(
+    position: { topic: string; partition: number; offset: number },
+    part: string,
+    extra?: Record<string, unknown>,
+  ): MissingSchemaError {
+    return new MissingSchemaError(
+      this.ref,
+      this.load,
+      this.detailsAt(position, part, extra),
+      this.messageAt(position, part),
+    )
   }
 }
 
@@ -89,6 +107,22 @@ export async function retryAfterLoadingSchemas<T>(run: () => T): Promise<T> {
       }
       loaded.add(key)
       await error.load()
+    }
+  }
+}
+
+/**
+ * The one decode path with schema loading: `decode` runs synchronously (the hot path never
+ * awaits); only when it reports a missing schema (Confluent registry, schema topic) is the schema
+ * loaded and the decode retried, asynchronously. Every command that decodes goes through this.
+ */
+export function loadingSchemas<A, T>(decode: (input: A) => T): (input: A) => T | Promise<T> {
+  return (input) => {
+    try {
+      return decode(input)
+    } catch (error) {
+      if (error instanceof MissingSchemaError) return retryAfterLoadingSchemas(() => decode(input))
+      throw error
     }
   }
 }

@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { ConfigError } from '../errors.js'
-import { AvroSchema } from './avro/avro-schema.js'
-import { AvroSchemaError } from './avro/schema.js'
+import { AvroSchema, AvroSchemaError } from './avro/avro-schema.js'
 import type { SchemaRef } from './codec.js'
 import type { SchemaSource } from './schema-source.js'
 
@@ -65,7 +64,7 @@ export async function readSchemaFile(file: string, configPath: string): Promise<
 
 export function compileSchemaFile(text: string, file: string, configPath: string): AvroSchema {
   try {
-    return new AvroSchema(text)
+    return new AvroSchema(text, file)
   } catch (error) {
     if (!(error instanceof AvroSchemaError)) throw error
     throw new ConfigError(`${file} is not a valid Avro schema: ${error.message} (${configPath})`, {

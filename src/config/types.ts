@@ -128,13 +128,16 @@ export type CodecSpec =
    * Confluent framing: 0x00, 4-byte schema id, datum; schemas from the registry. `schemaId`: the
    * registered schema commands are encoded with (decoding needs none).
    */
-  | ({ type: 'avro-confluent'; readerSchema?: string } & RegistryEncoding)
+  | ({ type: 'avro-confluent'; readerSchema?: string; schema?: string } & RegistryEncoding)
   /** Avro single-object encoding: C3 01, 8-byte CRC-64-AVRO fingerprint (LE), datum. */
   | { type: 'avro-single-object'; schemas?: string[]; schemaTopic?: string; readerSchema?: string }
-  /** Protocol Buffers with local .proto files (paths resolved against the config file). */
-  | { type: 'protobuf'; protos: string[]; messageType: string }
+  /**
+   * Protocol Buffers with local .proto files (paths resolved against the config file). The message
+   * type: a full name, or a locator (`header:ce_type | simple-name`) when one topic has several.
+   */
+  | ({ type: 'protobuf'; protos: string[]; messageType: string } & ProtobufOptions)
   /** Confluent-framed Protocol Buffers: schema id, message indexes, message. */
-  | ({ type: 'protobuf-confluent'; protos?: string[]; messageType?: string } & RegistryEncoding)
+  | ({ type: 'protobuf-confluent'; protos?: string[]; messageType?: string } & RegistryEncoding & ProtobufOptions)
   /** Confluent-framed JSON: schema id, JSON text. `schema`: a JSON Schema file to register. */
   | ({ type: 'json-confluent'; schema?: string } & RegistryEncoding)
 
@@ -145,6 +148,11 @@ export interface RegistryEncoding {
   /** Register the schema when encoding if the registry does not know it. */
   autoRegister?: boolean
   subjectNameStrategy?: 'topic' | 'record' | 'topic-record'
+}
+
+export interface ProtobufOptions {
+  /** JSON field names: as in the .proto (default) or lowerCamelCase (proto3 JSON's json_name). */
+  fieldNames?: 'proto' | 'lowerCamelCase'
 }
 
 /**

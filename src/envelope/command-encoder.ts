@@ -48,6 +48,8 @@ export interface CommandInput {
   headers?: Record<string, string>
   /** Epoch ms. */
   timestamp: number
+  /** The topic written to (registry subject names of Confluent codecs). */
+  topic?: string
 }
 
 export interface EncodedRecord {
@@ -144,9 +146,10 @@ export function createCommandEncoder(
     if (command.key !== undefined) key = command.key
     else if (target.keyWritten) key = target.key
     else if (readCommandKey) key = readCommandKey(commandFrame(target))
+    const topic = command.topic ?? ''
     return {
-      key: codecs.key.encode(key),
-      value: codecs.value.encode(target.value),
+      key: codecs.key.encode(key, { topic, part: 'key', headers: target.headers }),
+      value: codecs.value.encode(target.value, { topic, part: 'value', headers: target.headers }),
       headers: target.headers,
     }
   }

@@ -85,16 +85,16 @@ export function createEnvelopeDecoder(
     jsonCache: newJsonStageCache(),
     valueSchemaName: () => {
       const bytes = frame.record.value
-      return bytes === null ? undefined : valueCodec.schemaNameOf?.(bytes)
+      return bytes === null ? undefined : valueCodec.schemaOf?.(bytes, frame.record)?.name
     },
   }
 
   return (record) => {
     let part = 'key'
     try {
-      const key = keyCodec.decode(record.key)
+      const key = keyCodec.decode(record.key, record)
       part = 'value'
-      const value = valueCodec.decode(record.value)
+      const value = valueCodec.decode(record.value, record)
       part = 'envelope'
       frame.record = record
       frame.key = key
@@ -117,9 +117,29 @@ export function createEnvelopeDecoder(
         offset: record.offset,
       }
     } catch (error) {
-      if (error instanceof DecodeError) throw error.atRecord(record, part)
+      if (error instanceof DecodeError) throw error.atRecord(record, part, failureContext(record, part))
       throw error
     }
+  }
+
+  /** What is known of an undecodable record without its value: the writer schema, a header type. */
+  function failureContext(record: KafkaRecord, part: string): Record<string, unknown> {
+    const context: Record<string, unknown> = {}
+    const codec = part === 'key' ? keyCodec : valueCodec
+    const bytes = part === 'key' ? record.key : record.value
+    const schema = bytes === null ? undefined : codec.schemaOf?.(bytes, record)
+    if (schema) context.schema = schema
+    try {
+      frame.record = record
+      frame.key = undefined
+      frame.value = undefined
+      frame.generation++
+      const known = toText(type(frame))
+      if (known !== undefined) context.type = known
+    } catch {
+      // The type lives in the value: unknown.
+    }
+    return context
   }
 }
 

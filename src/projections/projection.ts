@@ -13,7 +13,7 @@ import type { StateFiles } from '../replay/parallel-fold.js'
 import { loadReducer, type Reducer, type ReducerEvent } from '../replay/reducer.js'
 import { type ReplaySummary, runReplay } from '../replay/run.js'
 import { resolveTopics } from '../service/resolve.js'
-import { decodeWithSchemaLoading, type ServiceRuntime } from '../service/runtime.js'
+import type { ServiceRuntime } from '../service/runtime.js'
 import type { StateStore } from '../stores/state-store.js'
 
 /** What a replay folds: a projection's reducer over its topics, or a reducer named ad hoc. */
@@ -150,7 +150,7 @@ export async function foldRanges(request: FoldRequest): Promise<ReplaySummary> {
     ranges: request.ranges,
     reducer: source.reducer,
     store: request.store,
-    decode: (record) => decodeWithSchemaLoading(decode, record),
+    decode,
     fromBeginning: request.fromBeginning,
     aggregate: request.aggregate,
     onTrace: request.trace,

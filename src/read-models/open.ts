@@ -1,7 +1,6 @@
 /** The read model a projection's config describes. */
 import type { ReadModelSpec } from '../config/types.js'
 import type { ServiceRuntime } from '../service/runtime.js'
-import { codecSnapshotDecoder } from '../snapshots/latest.js'
 import { openHttpReadModel } from './http-read-model.js'
 import { openPostgresReadModel } from './postgres-read-model.js'
 import type { ReadModel } from './read-model.js'
@@ -23,7 +22,7 @@ export async function openReadModel(spec: ReadModelSpec, runtime: ServiceRuntime
     case 'topic':
       return openTopicReadModel(spec.topic, {
         reader: runtime.reader,
-        decode: codecSnapshotDecoder(await runtime.codecs()),
+        decode: await runtime.snapshotDecoder(),
       })
   }
 }

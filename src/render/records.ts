@@ -23,6 +23,8 @@ export interface ShownRecord {
   aggregateId?: string
   causationId?: string
   version?: number
+  /** The writer schema the value names (Avro, Protobuf, Confluent framing): name, id or fingerprint. */
+  schema?: { name?: string; id?: number; fingerprint?: string }
   /** The decoded value (absent when decoding failed). */
   value?: unknown
   /** Why decoding failed; then `rawValue` holds the bytes. */
@@ -44,6 +46,7 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
   if (record.aggregateId !== undefined) out.aggregateId = record.aggregateId
   if (record.causationId !== undefined) out.causationId = record.causationId
   if (record.version !== undefined) out.version = record.version
+  if (record.schema !== undefined) out.schema = record.schema
   if (Object.keys(record.headers).length > 0) out.headers = record.headers
   if (record.error !== undefined) {
     out.error = record.error

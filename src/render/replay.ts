@@ -2,6 +2,7 @@
  * `es replay` for people: the summary on stderr, and the `--trace` lines on stdout.
  */
 import type { ChalkInstance } from 'chalk'
+import { describeFailureGroup } from '../codecs/failure-summary.js'
 import type { ReducerEvent } from '../replay/reducer.js'
 import type { ReplayServiceResult } from '../replay/replay-service.js'
 import { formatDuration, formatRate } from './progress.js'
@@ -24,6 +25,9 @@ export function describeReplay(result: ReplayServiceResult, paint: ChalkInstance
     lines.push(paint.yellow(`skipped ${result.skippedCount} undecodable records:`))
     for (const s of result.skipped.slice(0, 20)) lines.push(`  ${s.topic}/${s.partition}@${s.offset}: ${s.reason}`)
     if (result.skippedCount > 20) lines.push(`  … ${result.skippedCount - 20} more (all in --json output up to 1000)`)
+    const partial = result.skippedCount > result.skipped.length ? ` (of the first ${result.skipped.length})` : ''
+    lines.push(paint.yellow(`undecodable by type and schema${partial}:`))
+    for (const group of result.failures ?? []) lines.push(`  ${describeFailureGroup(group)}`)
   }
   return lines
 }

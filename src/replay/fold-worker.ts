@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { EsError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
-import { decodeWithSchemaLoading, openRuntime } from '../service/runtime.js'
+import { openRuntime } from '../service/runtime.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
 import { fold } from './fold.js'
@@ -84,7 +84,7 @@ async function main(input: FoldWorkerInput): Promise<void> {
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
       startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),
-      decode: (record) => decodeWithSchemaLoading(decode, record),
+      decode,
       reducer,
       reducerLabel: reducer.name,
       store,

@@ -9,6 +9,8 @@
  *   resumed fold neither repeats nor misses a record.
  * - No per-event await: the loop awaits once per batch.
  */
+
+import type { WriterSchema } from '../codecs/codec.js'
 import { EsError, InvalidDataError } from '../errors.js'
 import type { HeapBudget, HeapGuard } from '../heap.js'
 import type { KafkaRecord } from '../kafka/record.js'
@@ -28,6 +30,9 @@ export interface SkippedRecord {
   partition: number
   offset: number
   reason: string
+  /** The event type, when known without the value (a header), and the writer schema. */
+  type?: string
+  schema?: WriterSchema
 }
 
 export interface FoldProgress {
@@ -97,10 +102,18 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
   let sinceCheckpoint = 0
   let lastProgress = 0
 
-  const skip = (record: KafkaRecord, reason: string) => {
+  const skip = (record: KafkaRecord, error: unknown) => {
     skippedCount++
     if (skipped.length < maxSkipped) {
-      skipped.push({ topic: record.topic, partition: record.partition, offset: record.offset, reason })
+      const where = (error as { where?: { type?: string; schema?: WriterSchema } }).where
+      skipped.push({
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        reason: (error as Error).message,
+        ...(where?.type === undefined ? {} : { type: where.type }),
+        ...(where?.schema === undefined ? {} : { schema: where.schema }),
+      })
     }
   }
 
@@ -129,7 +142,7 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
         }
       } catch (error) {
         if (options.onError === 'fail') throw asInvalidData(error, record)
-        skip(record, (error as Error).message)
+        skip(record, error)
         continue
       }
       const id = String(event.aggregateId)

@@ -2,6 +2,7 @@
  * `es replay` on a configured service: pick the reducer and topics (a projection, or `--reducer`
  * and `--topic`), fix the ranges, open the state store, fold, and optionally write the final state.
  */
+import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { UsageError } from '../errors.js'
 import type { EndSpec } from '../kafka/offset-spec.js'
@@ -44,6 +45,8 @@ export interface ReplayServiceResult extends ReplaySummary {
   aggregateState?: unknown
   /** With --out: the file and how many aggregates were written. */
   out?: { file: string; aggregates: number }
+  /** Undecodable records skipped, by type and writer schema (from the skipped details). */
+  failures?: FailureGroup[]
 }
 
 export async function replayService(request: ReplayServiceRequest): Promise<ReplayServiceResult> {
@@ -75,6 +78,11 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
       collect: request.state !== 'memory' || request.out !== undefined,
     })
     const result: ReplayServiceResult = { ...summary, projection: source.projection?.name }
+    if (summary.skippedCount > 0) {
+      const failures = new FailureSummary()
+      for (const skipped of summary.skipped) failures.add(skipped)
+      result.failures = failures.list()
+    }
     if (request.aggregate !== undefined) result.aggregateState = store.get(request.aggregate) ?? null
     if (request.out) result.out = { file: request.out, aggregates: await writeState(request.out, store.entries()) }
     return result

@@ -7,6 +7,7 @@
  * stream's end offsets are fixed before producing, so no event caused by the command can be missed.
  */
 import { randomUUID } from 'node:crypto'
+import { retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
 import type { CommandSpec, ResolvedConfig, ServiceConfig } from '../config/types.js'
 import {
   compileLocatorReader,
@@ -20,7 +21,7 @@ import type { PartitionRange } from '../kafka/log-reader.js'
 import { produceRecord } from '../kafka/producer.js'
 import { rawText, toJsonSafe } from '../render/records.js'
 import { isZeroConfig } from '../service/resolve.js'
-import { decodeWithSchemaLoading, openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import { requireCommandType, validatePayload } from './payload.js'
 
 export interface SendRequest {
@@ -101,15 +102,19 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     )
     const commandId = request.id ?? randomUUID()
     const expectedVersion = request.expectedVersion ?? defaultExpectedVersion(spec, request.type, service.name)
-    const encoded = encode({
-      type: request.type,
-      payload,
-      id: commandId,
-      key: request.key ?? keyFromPayload(spec, payload, `services.${service.name}.commands.${request.type}.key`),
-      expectedVersion,
-      headers: request.headers,
-      timestamp: Date.now(),
-    })
+    // Encoding may need a schema or a registry id first (Confluent codecs): loaded, then retried.
+    const encoded = await retryAfterLoadingSchemas(() =>
+      encode({
+        topic,
+        type: request.type,
+        payload,
+        id: commandId,
+        key: request.key ?? keyFromPayload(spec, payload, `services.${service.name}.commands.${request.type}.key`),
+        expectedVersion,
+        headers: request.headers,
+        timestamp: Date.now(),
+      }),
+    )
     // A command of a service keyed by aggregate that would go out without a key is lost to it
     // (seed 003 folds by key): refused, nothing produced.
     const keyed = spec?.key !== undefined || isKeyLocator(envelopeService.envelope.aggregateId)
@@ -165,7 +170,7 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     const byAggregate = service.waitFor === 'aggregate'
     const aggregateId = byAggregate
       ? (
-          await decodeWithSchemaLoading(decode, {
+          await decode({
             topic,
             partition: produced.partition,
             offset: produced.offset,
@@ -203,7 +208,7 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
           if (byAggregate && events.length > 0) break
           let event: DecodedEvent
           try {
-            event = await decodeWithSchemaLoading(decode, eventRecord)
+            event = await decode(eventRecord)
           } catch {
             continue // an undecodable event cannot name our command
           }

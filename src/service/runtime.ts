@@ -3,14 +3,18 @@
  * codecs (Avro schema topics fed through the same reader) and its envelope decoder. Nothing here
  * connects until first used; `close` releases whatever was opened.
  */
-import { MissingSchemaError, retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
+
+import type { WriterSchema } from '../codecs/codec.js'
+import { loadingSchemas } from '../codecs/codec-errors.js'
 import { createServiceCodecs, type ServiceCodecs } from '../codecs/create-codec.js'
+import { RegistryClient } from '../codecs/registry-client.js'
 import { SchemaTopicSource } from '../codecs/schema-topic-source.js'
 import type { ResolvedConfig, ServiceConfig } from '../config/types.js'
-import { createEnvelopeDecoder, type DecodedEvent, type EnvelopeDecoder } from '../envelope/index.js'
+import { createEnvelopeDecoder, type DecodedEvent } from '../envelope/index.js'
 import { KafkaLogReader } from '../kafka/kafka-log-reader.js'
 import type { LogReader } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
+import { codecSnapshotDecoder, type SnapshotDecoder } from '../snapshots/latest.js'
 import { partitionKey } from '../stores/state-store.js'
 import { resolveService } from './resolve.js'
 
@@ -30,7 +34,15 @@ export interface ServiceRuntime {
   readonly injectedReader: boolean
   readonly reader: LogReader
   codecs(): Promise<ServiceCodecs>
-  decoder(): Promise<EnvelopeDecoder>
+  /**
+   * The one record → event decode of every command that decodes: synchronous, except when a
+   * schema must be loaded first (registry, schema topic), then a promise.
+   */
+  decoder(): Promise<RecordDecoder>
+  /** The writer schema a record's value names, when the value codec has schemas. */
+  schemaOf(): Promise<(record: KafkaRecord) => WriterSchema | undefined>
+  /** Key and value without the envelope (snapshot topics), loading schemas the same way. */
+  snapshotDecoder(): Promise<SnapshotDecoder>
   close(): Promise<void>
 }
 
@@ -72,6 +84,9 @@ export function openRuntime(
   const getCodecs = () => {
     codecs ??= (async () => {
       const made = await createServiceCodecs(service, config, {
+        schemaRegistry: config.schemaRegistry
+          ? new RegistryClient({ ...config.schemaRegistry, debug: options.debug })
+          : undefined,
         schemaTopicSource: (topic) => {
           let entry = schemaTopics.get(topic)
           if (!entry) {
@@ -99,25 +114,16 @@ export function openRuntime(
       return getReader()
     },
     codecs: getCodecs,
-    decoder: async () => createEnvelopeDecoder(service, await getCodecs()),
+    decoder: async () => loadingSchemas(createEnvelopeDecoder(service, await getCodecs())),
+    schemaOf: async () => {
+      const { value } = await getCodecs()
+      return (record) => (record.value === null ? undefined : value.schemaOf?.(record.value, record))
+    },
+    snapshotDecoder: async () => codecSnapshotDecoder(await getCodecs()),
     close: async () => {
       await reader?.close()
     },
   }
 }
 
-/**
- * Decodes a record synchronously; only when a schema is missing (Confluent registry, schema
- * topic) does it load the schema and retry, asynchronously. The hot path never awaits.
- */
-export function decodeWithSchemaLoading(
-  decode: EnvelopeDecoder,
-  record: KafkaRecord,
-): DecodedEvent | Promise<DecodedEvent> {
-  try {
-    return decode(record)
-  } catch (error) {
-    if (error instanceof MissingSchemaError) return retryAfterLoadingSchemas(() => decode(record))
-    throw error
-  }
-}
+export type RecordDecoder = (record: KafkaRecord) => DecodedEvent | Promise<DecodedEvent>

@@ -3,13 +3,15 @@
  * every version of one key still in the log (`--history`). Reads every partition from its log
  * start to the end fixed at start (compaction leaves offset gaps; the reader handles them).
  */
+import { loadingSchemas } from '../codecs/codec-errors.js'
 import { NotFoundError } from '../errors.js'
 import type { LogReader } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
 
 export interface SnapshotDecoder {
-  key(record: KafkaRecord): string
-  /** The decoded value; throws when undecodable. Only called for non-null values. */
+  /** Synchronous except when a schema must be loaded first (then a promise). */
+  key(record: KafkaRecord): string | Promise<string>
+  /** The decoded value; throws (or rejects) when undecodable. Only called for non-null values. */
   value(record: KafkaRecord): unknown
 }
 
@@ -57,7 +59,8 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
   for await (const batch of request.reader.read(ranges)) {
     for (const record of batch.records) {
       records++
-      const key = request.decode.key(record)
+      let key = request.decode.key(record)
+      if (key instanceof Promise) key = await key
       if (request.key !== undefined && key !== request.key) continue
       const entry: SnapshotEntry = {
         key,
@@ -70,6 +73,7 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
       if (record.value !== null) {
         try {
           entry.value = request.decode.value(record)
+          if (entry.value instanceof Promise) entry.value = await entry.value
         } catch (error) {
           undecodable++
           entry.error = (error as Error).message
@@ -136,20 +140,26 @@ function inLogOrder(entries: SnapshotEntry[]): SnapshotEntry[] {
   }
 }
 
-/** A snapshot decoder from a service's key and value codecs (no envelope: a snapshot is the state). */
+/**
+ * A snapshot decoder from a service's key and value codecs (no envelope: a snapshot is the state),
+ * loading missing schemas like every other decode (`loadingSchemas`).
+ */
 export function codecSnapshotDecoder(codecs: {
   key: { decode(bytes: Buffer | null): unknown }
   value: { decode(bytes: Buffer | null): unknown }
 }): SnapshotDecoder {
+  const keyText = (key: unknown) => (typeof key === 'string' ? key : JSON.stringify(key))
+  const rawKey = (record: KafkaRecord) => (record.key === null ? '' : record.key.toString('utf8'))
+  const decodeKey = loadingSchemas((record: KafkaRecord) => codecs.key.decode(record.key))
   return {
     key: (record) => {
       try {
-        const key = codecs.key.decode(record.key)
-        return typeof key === 'string' ? key : JSON.stringify(key)
+        const key = decodeKey(record)
+        return key instanceof Promise ? key.then(keyText, () => rawKey(record)) : keyText(key)
       } catch {
-        return record.key === null ? '' : record.key.toString('utf8')
+        return rawKey(record)
       }
     },
-    value: (record) => codecs.value.decode(record.value),
+    value: loadingSchemas((record: KafkaRecord) => codecs.value.decode(record.value)),
   }
 }

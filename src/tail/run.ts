@@ -5,6 +5,7 @@
  * the decoded value (type, where) cannot match it, but key filters still apply to the raw key.
  */
 
+import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
 import type { DecodedEvent } from '../envelope/index.js'
 import type { LogReader, PartitionRange, ReadOptions } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
@@ -23,6 +24,8 @@ export interface TailRequest {
   limit?: number
   /** Synchronous except when a schema must be loaded first (then a promise). */
   decode: (record: KafkaRecord) => DecodedEvent | Promise<DecodedEvent>
+  /** The writer schema a record's value names (shown as `schema`), when its codec has schemas. */
+  schemaOf?: (record: KafkaRecord) => ShownRecord['schema']
   onRecord: (record: ShownRecord) => void
   /** After each batch: a promise while the output is backed up, to wait for it. */
   drained?: () => Promise<void> | undefined
@@ -37,6 +40,8 @@ export interface TailSummary {
   undecodable: number
   /** Undecodable records that type or payload filters could not judge, so not shown (warned). */
   hiddenUndecodable: number
+  /** Undecodable records by event type and writer schema, largest groups first. */
+  failures: FailureGroup[]
   /** True when every bounded range was read to its end (false when stopped by --limit or a signal). */
   complete: boolean
   ranges: Array<{ topic: string; partition: number; start: number; end?: number }>
@@ -58,6 +63,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
   let undecodable = 0
   let hiddenUndecodable = 0
   let limited = false
+  const failures = new FailureSummary()
   const coverage = createFilterCoverage(request.filter)
   try {
     outer: for await (const batch of request.reader.read(ranges, {
@@ -68,6 +74,14 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
         read++
         let shownRecord = decodeAndFilter(record, request.decode, request.filter, coverage)
         if (shownRecord instanceof Promise) shownRecord = await shownRecord
+        if (shownRecord === HIDDEN_UNDECODABLE || (shownRecord !== undefined && shownRecord.error !== undefined)) {
+          failures.add({
+            ...record,
+            schema: request.schemaOf?.(record),
+            type: shownRecord === HIDDEN_UNDECODABLE ? undefined : shownRecord.type,
+            reason: shownRecord === HIDDEN_UNDECODABLE ? undefined : shownRecord.error,
+          })
+        }
         if (shownRecord === HIDDEN_UNDECODABLE) {
           undecodable++
           hiddenUndecodable++
@@ -75,6 +89,8 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
         }
         if (shownRecord === undefined) continue
         if (shownRecord.error !== undefined) undecodable++
+        const schema = request.schemaOf?.(record)
+        if (schema) shownRecord.schema = schema
         request.onRecord(shownRecord)
         shown++
         if (request.limit !== undefined && shown >= request.limit) {
@@ -95,6 +111,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
     read,
     undecodable,
     hiddenUndecodable,
+    failures: failures.list(),
     complete: !limited && !request.signal?.aborted && request.until !== undefined,
     ranges: ranges.map(({ topic, partition, start, end }) => ({ topic, partition, start, end })),
     notices: read > undecodable ? coverage.notices() : [],
@@ -137,6 +154,9 @@ function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter):
     timestamp: record.timestamp,
     key,
     headers: textHeaders(record.headers),
+    ...((error as { where?: { type?: string } }).where?.type === undefined
+      ? {}
+      : { type: (error as { where: { type: string } }).where.type }),
     error: (error as Error).message,
     rawValue: record.value,
   }

@@ -78,7 +78,7 @@ describe('avro (raw datum) codec', () => {
     }
     assert.deepEqual(codec.decode(bytes), value)
     assert.deepEqual(codec.encode(value), bytes)
-    assert.equal(codec.schemaNameOf(), 'com.github.garyaiki.dendrites.examples.cqrs.shoppingcart.cmd.ShoppingCartCmd')
+    assert.equal(codec.schemaOf().name, 'com.github.garyaiki.dendrites.examples.cqrs.shoppingcart.cmd.ShoppingCartCmd')
     assert.equal(codec.decode(null), null)
   })
 })
@@ -87,7 +87,7 @@ describe('avro-single-object codec', () => {
   it('decodes what Java BinaryMessageEncoder wrote, and writes the same bytes', async () => {
     const codec = await createCodec({ type: 'avro-single-object', schemas: await schemaFiles(operation, movement) })
     assert.deepEqual(codec.decode(javaMovement), { amount: -30, error: 'insufficient funds' })
-    assert.equal(codec.schemaNameOf?.(javaMovement), 'bank.Movement')
+    assert.equal(codec.schemaOf?.(javaMovement)?.name, 'bank.Movement')
     assert.deepEqual(codec.encode({ amount: -30, error: 'insufficient funds' }), javaMovement)
   })
 
@@ -104,10 +104,10 @@ describe('avro-single-object codec', () => {
       schemas: await schemaFiles(operation, movement, account),
     })
     const asOperation = codec.encode({ amount: 10 }) as Buffer
-    assert.equal(codec.schemaNameOf?.(asOperation), 'bank.Operation')
+    assert.equal(codec.schemaOf?.(asOperation)?.name, 'bank.Operation')
     const asMovement = codec.encode({ amount: 0, error: 'insufficient funds' }) as Buffer
-    assert.equal(codec.schemaNameOf?.(asMovement), 'bank.Movement')
-    assert.equal(codec.schemaNameOf?.(codec.encode({ balance: 3 }) as Buffer), 'bank.Account')
+    assert.equal(codec.schemaOf?.(asMovement)?.name, 'bank.Movement')
+    assert.equal(codec.schemaOf?.(codec.encode({ balance: 3 }) as Buffer)?.name, 'bank.Account')
     assert.throws(
       () => codec.encode({ total: 1 }),
       (error: unknown) => {
@@ -193,10 +193,7 @@ describe('avro-single-object codec', () => {
       { ref: { kind: 'fingerprint', fingerprint: 0x97bffaf678211371n }, schema: '{"type":"record"}' },
     ])
     const codec = new SingleObjectCodec({ others: [broken] })
-    assert.throws(
-      () => codec.decode(javaMovement),
-      /from in-memory schemas is not valid Avro: record schema has no "name"/,
-    )
+    assert.throws(() => codec.decode(javaMovement), /from in-memory schemas is not valid Avro: /)
   })
 
   it('decodes a stream of records of several schemas', async () => {
@@ -228,18 +225,18 @@ describe('avro-confluent codec', () => {
     const bytes = frame(7, new AvroSchema(movement).encode({ amount: 4, error: '' }))
     // The in-memory source answers synchronously: no load needed.
     assert.deepEqual(codec.decode(bytes), { amount: 4, error: '' })
-    assert.equal(codec.schemaNameOf(bytes), 'bank.Movement')
+    assert.equal(codec.schemaOf(bytes)?.name, 'bank.Movement')
     assert.throws(() => codec.decode(Buffer.from([1, 0, 0, 0, 7, 0])), /not Confluent Avro framing/)
   })
 
   it('encodes with the configured schema id', () => {
-    const codec = new ConfluentAvroCodec(registrySource(), 8)
+    const codec = new ConfluentAvroCodec(registrySource(), { schemaId: 8 })
     const bytes = codec.encode({ amount: 12 }) as Buffer
     assert.equal(bytes.readUInt32BE(1), 8)
     assert.deepEqual(codec.decode(bytes), { amount: 12 })
   })
 
-  it('without a schema id, encodes with a loaded schema, or says to configure one', () => {
+  it('without a schema id nor a registry to ask, says to configure one', () => {
     const codec = new ConfluentAvroCodec(registrySource())
     assert.throws(
       () => codec.encode({ amount: 1 }),
@@ -249,8 +246,6 @@ describe('avro-confluent codec', () => {
         return true
       },
     )
-    codec.decode(frame(8, new AvroSchema(operation).encode({ amount: 1 })))
-    assert.equal((codec.encode({ amount: 1 }) as Buffer).readUInt32BE(1), 8)
   })
 
   describe('against an HTTP registry', () => {

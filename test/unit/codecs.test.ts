@@ -148,7 +148,7 @@ describe('createCodec', () => {
       createCodec({ type: 'avro', schema: bad }, { configPath: 'services.s.codec.value' }),
       (error) => {
         assert.ok(error instanceof ConfigError)
-        assert.match(error.message, /bad\.avsc is not a valid Avro schema: unknown type "nope"/)
+        assert.match(error.message, /bad\.avsc is not a valid Avro schema: undefined type name: nope/)
         assert.match(error.message, /services\.s\.codec\.value\.schema/)
         return true
       },

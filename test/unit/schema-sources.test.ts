@@ -224,6 +224,9 @@ describe('ConfluentRegistrySource', () => {
     registries.push(registry)
     registry.schemas.set(3, { schema: 'syntax = "proto3"; message M {}', schemaType: 'PROTOBUF' })
     const source = new ConfluentRegistrySource({ url: registry.url })
-    await assert.rejects(source.load({ kind: 'id', id: 3 }), /schema id 3 is a PROTOBUF schema; es reads Avro only/)
+    await assert.rejects(
+      source.load({ kind: 'id', id: 3 }),
+      /schema id 3 in schema registry \S+ is a PROTOBUF schema, not AVRO/,
+    )
   })
 })

@@ -4,9 +4,6 @@
  * avsc offers only MD5/SHA-256 fingerprints (mtth/avsc#327), hence this.
  */
 
-import { parsingCanonicalForm } from './canonical-form.js'
-import { type AvroType, parseAvroSchema } from './schema.js'
-
 /** The fingerprint of zero bytes, and the polynomial seed of the table. */
 export const CRC64_AVRO_EMPTY = 0xc15d213aa4d7a795n
 
@@ -40,10 +37,4 @@ export function crc64Avro(bytes: Uint8Array): bigint {
     hi = ((hi >>> 8) ^ TABLE_HI[index]) >>> 0
   }
   return (BigInt(hi) << 32n) | BigInt(lo)
-}
-
-/** CRC-64-AVRO of a schema's Parsing Canonical Form (Java: SchemaNormalization.parsingFingerprint64). */
-export function parsingFingerprint64(schema: AvroType | string): bigint {
-  const type = typeof schema === 'string' ? parseAvroSchema(schema) : schema
-  return crc64Avro(Buffer.from(parsingCanonicalForm(type), 'utf8'))
 }
