@@ -10,7 +10,12 @@ import { fromFlag, writeFlags } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { parseStartSpec } from '../src/kafka/offset-spec.js'
 import { canPrompt, confirm } from '../src/prompts/confirm.js'
-import { renderGroupCheckpoints, renderProjectionCheckpoints, renderResetPlan } from '../src/render/checkpoints.js'
+import {
+  describeResetOutcome,
+  renderGroupCheckpoints,
+  renderProjectionCheckpoints,
+  renderResetPlan,
+} from '../src/render/checkpoints.js'
 
 export default class Checkpoints extends EsCommand<CheckpointsReport | ProjectionCheckpointsReport> {
   static override summary =
@@ -66,11 +71,10 @@ export default class Checkpoints extends EsCommand<CheckpointsReport | Projectio
         group: args.group,
         debug: (line) => this.out.debug(line),
       })
-      if (!this.jsonEnabled()) {
-        const { table, summary } = renderProjectionCheckpoints(report, this.out.paint)
-        this.out.data(table)
-        for (const line of summary) this.out.info(line)
-      }
+      if (this.jsonEnabled()) return report
+      const { table, summary } = renderProjectionCheckpoints(report, this.out.paint)
+      this.out.data(table)
+      for (const line of summary) this.out.info(line)
       return report
     }
     if (args.group === undefined) {
@@ -102,9 +106,7 @@ export default class Checkpoints extends EsCommand<CheckpointsReport | Projectio
     })
     if (!this.jsonEnabled()) {
       if (!shown) this.display(report)
-      if (report.reset && (shown || report.reset.executed)) {
-        this.out.info(report.reset.executed ? this.out.paint.green('offsets reset') : 'cancelled: nothing was changed')
-      } else if (report.reset) this.out.info('dry run: nothing was changed (add --yes to apply)')
+      if (report.reset) this.out.info(describeResetOutcome(report.reset, shown, this.out.paint))
     }
     return report
   }

@@ -87,6 +87,16 @@ export function renderResetPlan(reset: NonNullable<CheckpointsReport['reset']>, 
   )
 }
 
+/** After a reset's plan: applied, declined at the prompt (`asked`), or a dry run. */
+export function describeResetOutcome(
+  reset: NonNullable<CheckpointsReport['reset']>,
+  asked: boolean,
+  paint: ChalkInstance,
+): string {
+  if (reset.executed) return paint.green('offsets reset')
+  return asked ? 'cancelled: nothing was changed' : 'dry run: nothing was changed (add --yes to apply)'
+}
+
 /** A projector's offsets kept in its read model: the table (with the group's, when compared) and the summary. */
 export function renderProjectionCheckpoints(
   report: ProjectionCheckpointsReport,
