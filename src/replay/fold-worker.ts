@@ -100,6 +100,7 @@ async function main(input: FoldWorkerInput): Promise<void> {
       skippedCount: result.skippedCount,
       skipped: result.skipped,
       aggregates: store.size,
+      offsets: [...result.offsets],
     })
     await file?.close()
   } finally {

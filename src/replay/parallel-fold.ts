@@ -67,7 +67,15 @@ function shareOf(bound: CacheBound, workers: number): CacheBound {
 export type FoldWorkerMessage =
   | { kind: 'checkpoint'; changes: Array<[string, unknown]>; offsets: Array<[string, number]> }
   | { kind: 'progress'; done: number; events: number }
-  | { kind: 'done'; events: number; skippedCount: number; skipped: SkippedRecord[]; aggregates: number }
+  | {
+      kind: 'done'
+      events: number
+      skippedCount: number
+      skipped: SkippedRecord[]
+      aggregates: number
+      /** Where each of its partitions was read to (its state file holds exactly that). */
+      offsets: Array<[string, number]>
+    }
   | {
       kind: 'error'
       exitCode: number
@@ -180,6 +188,8 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
           }
           case 'done':
             finished = true
+            // A worker folding into its own state file posts no checkpoints: its positions come here.
+            if (options.stateFiles) for (const [key, offset] of message.offsets) offsets.set(key, offset)
             events += message.events
             aggregates += message.aggregates
             skippedCount += message.skippedCount

@@ -51,6 +51,9 @@ export class StateCache {
   /** Entries pinned by this batch number are never evicted (the batch being folded). */
   private batch = 0
   private pinnedCount = 0
+  /** The entry `entry()` returned last (forgotten whenever entries are evicted). */
+  private lastId: string | undefined
+  private lastEntry: CacheEntry | undefined
   private jsonBytes = 0
   private jsonCount = 0
 
@@ -65,6 +68,8 @@ export class StateCache {
 
   /** The loaded entry of an aggregate (marked used), or undefined when the store must read it. */
   entry(aggregateId: string): CacheEntry | undefined {
+    // A fold reads a state and then writes it back: the second lookup is the first one's entry.
+    if (aggregateId === this.lastId) return this.lastEntry
     const entry = this.entries.get(aggregateId)
     if (entry === undefined) {
       if (this.mayBeStored(aggregateId)) return undefined
@@ -72,6 +77,8 @@ export class StateCache {
     }
     if (!entry.loaded) return undefined
     entry.used = this.round
+    this.lastId = aggregateId
+    this.lastEntry = entry
     return entry
   }
 
@@ -130,6 +137,8 @@ export class StateCache {
 
   clear(): void {
     this.entries.clear()
+    this.lastId = undefined
+    this.lastEntry = undefined
     this.mayBeStored = () => true
     this.round = 0
     this.pinnedCount = 0
@@ -158,6 +167,8 @@ export class StateCache {
    */
   private evictDownTo(target: number, dirtyToo: boolean): void {
     if (this.entries.size <= target) return
+    this.lastId = undefined
+    this.lastEntry = undefined
     const current = this.round
     const batch = this.batch
     this.round++

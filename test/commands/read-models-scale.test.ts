@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import pg from 'pg'
 import { esBin, runEs, runEsMeasured, startEs } from '../support/cli.js'
-import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
+import { createTopic, endOffsets, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { openedAccountId, produceOpenedAccounts } from '../support/loadgen.js'
 import { waitFor } from '../support/poll.js'
 import { tempDir } from '../support/temp-dir.js'
@@ -56,6 +56,18 @@ async function writeConfig(dir: string, topic: string, readModel: Record<string,
   return file
 }
 
+/** A group's committed offsets by partition. */
+async function committedOffsets(group: string, topic: string): Promise<Record<number, number>> {
+  const admin = testKafka().admin()
+  await admin.connect()
+  try {
+    const [fetched] = await admin.fetchOffsets({ groupId: group, topics: [topic] })
+    return Object.fromEntries(fetched.partitions.map((p) => [p.partition, Number(p.offset)]))
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 const ACCOUNTS_COLUMNS =
   'id TEXT PRIMARY KEY, owner TEXT, balance NUMERIC NOT NULL, status TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL'
 
@@ -63,7 +75,7 @@ describe('rebuild and diff in bounded memory (PostgreSQL)', () => {
   let dir: string
   const client = new pg.Client({ connectionString: pgUrl() })
   const sizes = [200_000, 1_000_000]
-  const setups = new Map<number, { config: string; table: string }>()
+  const setups = new Map<number, { config: string; table: string; topic: string }>()
 
   before(async () => {
     dir = await tempDir('es-rm-scale-')
@@ -74,7 +86,11 @@ describe('rebuild and diff in bounded memory (PostgreSQL)', () => {
       await produceOpenedAccounts(brokers, topic, size)
       const table = `accounts_${size}_${randomBytes(3).toString('hex')}`
       await client.query(`CREATE TABLE ${table} (${ACCOUNTS_COLUMNS})`)
-      setups.set(size, { config: await writeConfig(dir, topic, { type: 'postgres', url: pgUrl(), table }), table })
+      setups.set(size, {
+        config: await writeConfig(dir, topic, { type: 'postgres', url: pgUrl(), table }),
+        table,
+        topic,
+      })
     }
   })
   after(async () => {
@@ -86,14 +102,26 @@ describe('rebuild and diff in bounded memory (PostgreSQL)', () => {
     const peaks: Record<string, number> = {}
     for (const size of sizes) {
       const { config, table } = setups.get(size)!
-      const rebuild = await runEsMeasured(['rebuild-projection', 'accounts', '--yes', '--json', '--config', config], {
-        env: cleanEnv,
-        timeoutMs: 300_000,
-      })
+      // Parallel folds into temporary files must reach the ends like any replay: the handoff group
+      // gets exactly the topic's end offsets.
+      const group = `${table}-projector`
+      const rebuild = await runEsMeasured(
+        ['rebuild-projection', 'accounts', '--yes', '--json', '--config', config, '--handoff-group', group],
+        { env: cleanEnv, timeoutMs: 300_000 },
+      )
       assert.equal(rebuild.code, 0, rebuild.stderr)
-      const rebuilt = JSON.parse(rebuild.stdout) as { rebuilt: boolean; rows: number }
+      const rebuilt = JSON.parse(rebuild.stdout) as {
+        rebuilt: boolean
+        rows: number
+        replay: { complete: boolean; workers: number; partitions: Array<{ partition: number; reached: number }> }
+      }
       assert.equal(rebuilt.rebuilt, true)
       assert.equal(rebuilt.rows, size)
+      assert.equal(rebuilt.replay.complete, true)
+      assert.ok(rebuilt.replay.workers > 1, `folded in ${rebuilt.replay.workers} threads`)
+      const ends = await endOffsets(setups.get(size)!.topic)
+      assert.deepEqual(Object.fromEntries(rebuilt.replay.partitions.map((p) => [p.partition, p.reached])), ends)
+      assert.deepEqual(await committedOffsets(group, setups.get(size)!.topic), ends)
       const count = await client.query(`SELECT count(*)::int AS n, min(id) AS first, max(id) AS last FROM ${table}`)
       assert.deepEqual(count.rows[0], { n: size, first: openedAccountId(0), last: openedAccountId(size - 1) })
       // One row changed behind the projection's back: the diff must find exactly it.
@@ -106,7 +134,9 @@ describe('rebuild and diff in bounded memory (PostgreSQL)', () => {
       const report = JSON.parse(diff.stdout) as {
         counts: { replayed: number; readModel: number; compared: number; changed: number }
         details: Array<{ aggregateId: string }>
+        replay: { complete: boolean }
       }
+      assert.equal(report.replay.complete, true)
       assert.deepEqual(
         { ...report.counts, ids: report.details.map((d) => d.aggregateId) },
         {
