@@ -9,7 +9,14 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-await execute({ dir: import.meta.url })
+// `es --version` answers what oclif would, without loading oclif (start-up, see README).
+if (process.argv.length === 3 && process.argv[2] === '--version') {
+  const { readFileSync } = await import('node:fs')
+  const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  process.stdout.write(`${name}/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+} else {
+  await execute({ dir: import.meta.url })
+}
 // Every command has finished its work: let stdout and stderr drain (pipes can be asynchronous),
 // then exit, so that no lingering client socket or timer keeps the process alive.
 await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))))

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module'
 import { relative } from 'node:path'
 import type { ErrorObject } from 'ajv'
 import { ConfigError, type EsError, nearMatches, UsageError } from '../errors.js'
+import { packageFile } from '../package-root.js'
 import { type ConfigPath, formatPath, type Origin, type Provenance } from './interpolate.js'
 import type { ConfigDocument } from './types.js'
 
@@ -31,7 +32,7 @@ export interface ConfigSite {
 
 /** Throws the configuration error (or usage error, for a flag's value) of the first problem found. */
 export function validateConfigDocument(document: unknown, site: ConfigSite): asserts document is ConfigDocument {
-  compiled ??= require('./config-validator.cjs') as Validate
+  compiled ??= require(packageFile('dist/src/config/config-validator.cjs')) as Validate
   if (compiled(document)) return
   const errors = compiled.errors ?? []
   const { path, key, problem, suggestion } = explain(
@@ -151,8 +152,10 @@ let definitions: Record<string, SchemaNode> | undefined
 function descriptionOf(node: SchemaNode | undefined): string | undefined {
   if (node?.description !== undefined) return node.description
   if (typeof node?.$ref !== 'string') return undefined
-  definitions ??= JSON.parse(readFileSync(new URL('../../../es.config.schema.json', import.meta.url), 'utf8'))
-    .definitions as Record<string, SchemaNode>
+  definitions ??= JSON.parse(readFileSync(packageFile('es.config.schema.json'), 'utf8')).definitions as Record<
+    string,
+    SchemaNode
+  >
   return descriptionOf(definitions[node.$ref.replace('#/definitions/', '')])
 }
 

@@ -6,17 +6,17 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { homedir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { ConfigError, UnreachableError } from '../errors.js'
+import { packageFile } from '../package-root.js'
 
 const execFileAsync = promisify(execFile)
 
 export const KAFKA_VERSION = '4.1.1'
 
 /** The pom listing the jars; shipped with the package (`scripts/kafka/pom.xml`). */
-const pomPath = resolve(dirname(fileURLToPath(import.meta.url)), '../../../scripts/kafka/pom.xml')
+const pomPath = packageFile('scripts/kafka/pom.xml')
 
 export function cacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.ES_CACHE_DIR ?? join(homedir(), '.cache', 'es')

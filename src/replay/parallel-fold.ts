@@ -24,6 +24,7 @@ import {
 } from '../errors.js'
 import { SHARED_HEAP_FLOOR_BYTES } from '../heap.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
+import { packageFile } from '../package-root.js'
 import { type CacheBound, DEFAULT_CACHE } from '../stores/state-cache.js'
 import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
 import type { FoldProgress, FoldResult, SkippedRecord } from './fold.js'
@@ -153,7 +154,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
       }
       // A larger young generation: folding allocates short-lived objects per event, and fewer
       // scavenges cost less than frequent ones that promote still-live states.
-      const worker = new Worker(new URL('./fold-worker.js', import.meta.url), {
+      const worker = new Worker(packageFile('dist/src/replay/fold-worker.js'), {
         workerData: input,
         resourceLimits: { maxYoungGenerationSizeMb: 32 },
       })

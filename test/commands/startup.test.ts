@@ -1,0 +1,37 @@
+/**
+ * Start-up (the instant-commands issue): `es --version` answers without loading oclif, and says
+ * exactly what oclif would; each command is one bundled file (scripts/bundle.mjs), importing none of
+ * dist/src's modules one by one, and still runs.
+ */
+import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { Config } from '@oclif/core'
+import { runEs } from '../support/cli.js'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
+
+describe('es start-up', () => {
+  it('es --version prints what oclif prints for it', async () => {
+    const config = await Config.load(root)
+    const run = await runEs(['--version'])
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(run.stdout, `${config.userAgent}\n`)
+  })
+
+  it('every command is one bundled file that imports no module of dist/src', async () => {
+    const dir = join(root, 'dist/commands')
+    const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.js'))
+    assert.ok(files.length >= 10, files.join(' '))
+    for (const file of files) {
+      const code = await readFile(join(dir, file), 'utf8')
+      assert.doesNotMatch(code, /from\s+["'](\.\.?\/)+src\//, file)
+      assert.doesNotMatch(code, /import\(["'](\.\.?\/)+src\//, file)
+    }
+    const help = await runEs(['tail', '--help'])
+    assert.equal(help.code, 0, help.stderr)
+    assert.match(help.stdout, /--from/)
+  })
+})
