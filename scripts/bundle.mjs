@@ -3,7 +3,6 @@
 // of hundreds (module resolution and reading dominated start-up: see README, "How the build works").
 // Left outside the bundles, loaded from node_modules as before:
 //   @oclif/core — bin/run.js loads it too; one copy keeps its classes one;
-//   kafkajs — src/kafka/kafkajs-internals.ts requires its internal files by path; one copy again;
 //   better-sqlite3 — a native addon;
 //   typescript — imported only to compile a reducer written in TypeScript, and 10 MB.
 // dist/src stays as tsc wrote it: tests, the fold worker (dist/src/replay/fold-worker.js) and the
@@ -33,7 +32,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  external: ['@oclif/core', 'kafkajs', 'better-sqlite3', 'typescript'],
+  external: ['@oclif/core', 'better-sqlite3', 'typescript'],
   // CommonJS dependencies inlined in an ES module still call require().
   banner: {
     js: "import { createRequire as esCreateRequire } from 'node:module'; const require = esCreateRequire(import.meta.url);",

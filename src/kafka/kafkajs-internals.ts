@@ -9,7 +9,28 @@
  * refuses any other version rather than misbehave.
  */
 import { createRequire } from 'node:module'
+// kafkajs's own modules, imported statically (not required at run time) so that a bundled command
+// holds one copy of kafkajs: its error classes are then the ones `instanceof` checks elsewhere.
+import Cluster from 'kafkajs/src/cluster/index.js'
+import loggers from 'kafkajs/src/loggers/index.js'
+import socketFactory from 'kafkajs/src/network/socketFactory.js'
+import protocolErrors from 'kafkajs/src/protocol/error.js'
+import requests from 'kafkajs/src/protocol/requests/index.js'
 import { InternalError } from '../errors.js'
+
+type Loggers = { createLogger(options: { level: number; logCreator: unknown }): unknown }
+type Requests = {
+  requests: {
+    Fetch: {
+      versions: string[]
+      protocol(options: { version: number }): (request: Record<string, unknown>) => {
+        request: unknown
+        requestTimeout: number
+      }
+    }
+  }
+}
+type ProtocolErrors = { createErrorFromCode(code: number): Error & { type: string; retriable: boolean } }
 
 export const KAFKAJS_VERSION = '2.2.4'
 
@@ -88,32 +109,13 @@ export function loadKafkajsInternals(): KafkajsInternals {
       suggestion: `reinstall: npm install kafkajs@${KAFKAJS_VERSION}`,
     })
   }
-  const Cluster = require('kafkajs/src/cluster') as new (options: Record<string, unknown>) => KafkajsCluster
-  const loggers = require('kafkajs/src/loggers') as {
-    createLogger(options: { level: number; logCreator: unknown }): unknown
-  }
-  const socketFactory = require('kafkajs/src/network/socketFactory') as () => unknown
-  const { requests } = require('kafkajs/src/protocol/requests') as {
-    requests: {
-      Fetch: {
-        versions: string[]
-        protocol(options: { version: number }): (request: Record<string, unknown>) => {
-          request: unknown
-          requestTimeout: number
-        }
-      }
-    }
-  }
-  const errors = require('kafkajs/src/protocol/error') as {
-    createErrorFromCode(code: number): Error & { type: string; retriable: boolean }
-  }
   loaded = {
-    createCluster: (options) => new Cluster(options),
-    createLogger: (level, logCreator) => loggers.createLogger({ level, logCreator }),
-    socketFactory,
-    fetchRequest: (version, request) => requests.Fetch.protocol({ version })(request),
-    fetchMaxVersion: Math.max(...requests.Fetch.versions.map(Number)),
-    protocolError: (code) => errors.createErrorFromCode(code),
+    createCluster: (options) => new (Cluster as new (options: Record<string, unknown>) => KafkajsCluster)(options),
+    createLogger: (level, logCreator) => (loggers as Loggers).createLogger({ level, logCreator }),
+    socketFactory: socketFactory as () => unknown,
+    fetchRequest: (version, request) => (requests as Requests).requests.Fetch.protocol({ version })(request),
+    fetchMaxVersion: Math.max(...(requests as Requests).requests.Fetch.versions.map(Number)),
+    protocolError: (code) => (protocolErrors as ProtocolErrors).createErrorFromCode(code),
   }
   return loaded
 }
