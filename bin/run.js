@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { execute } from '@oclif/core'
+import { execute } from '../dist/oclif.js'
 
 // A reader that went away (`es tail … | head`) ends the output, not the command with a stack trace.
 for (const stream of [process.stdout, process.stderr]) {

@@ -5,9 +5,8 @@
  * offset spec) fails inside it, so its errors are usage errors too.
  */
 
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
 import { EsError, nearMatches, UsageError } from '../errors.js'
+import { type ParserErrorClasses, parserErrorClasses } from './oclif-parser-errors.js'
 
 interface FlagDefinition {
   name: string
@@ -20,24 +19,6 @@ interface FlagDefinition {
 interface ParseState {
   input?: { flags?: Record<string, FlagDefinition> }
   output?: { flags?: Record<string, unknown>; metadata?: { flags?: Record<string, { setFromDefault?: boolean }> } }
-}
-
-type ErrorClass = abstract new (...args: never[]) => Error
-
-interface ParserErrorClasses {
-  RequiredArgsError: ErrorClass
-  UnexpectedArgsError: ErrorClass
-  NonExistentFlagsError: ErrorClass
-  FailedFlagValidationError: ErrorClass
-}
-
-let classes: ParserErrorClasses | undefined
-
-/** oclif's parser error classes (not exported by its package entry: loaded from its own file). */
-function parserErrors(): ParserErrorClasses {
-  const require = createRequire(import.meta.url)
-  classes ??= require(join(dirname(require.resolve('@oclif/core')), 'parser/errors.js')) as ParserErrorClasses
-  return classes
 }
 
 /** oclif's message on one line: "Parsing --x" becomes the prefix "--x: ", "See more help" goes. */
@@ -58,7 +39,7 @@ export function usageFromParse(error: unknown, command: string): EsError {
     return error
   }
   const e = error as Error & { parse?: ParseState; args?: unknown[]; flags?: string[] }
-  const errors = parserErrors()
+  const errors = parserErrorClasses()
   const is = (kind: keyof ParserErrorClasses) => error instanceof errors[kind]
   const help = `see es ${command} --help`
   if (is('RequiredArgsError')) {
