@@ -148,6 +148,46 @@ describe('es produce', () => {
     assert.deepEqual(await kcatExact(topic), [])
   })
 
+  it('writes ndjson headers given as [name, value] pairs in order, repeats and nulls kept, with keys, timestamps and partitions', async () => {
+    const topic = uniqueTopic('produce-header-pairs')
+    await createSettledTopic(topic, 2)
+    const lines = [
+      {
+        key: 'a',
+        partition: 1,
+        timestamp: '2026-01-02T03:04:05.678Z',
+        headers: [
+          ['trace', 'x'],
+          ['kind', 'k'],
+          ['trace', 'y'],
+          ['empty', null],
+        ],
+        value: { n: 1 },
+      },
+      { key: null, partition: 0, timestamp: 1767225600000, headers: { only: 'object' }, value: 'base64:/wA=' },
+      { key: 'c', partition: 0, timestamp: '2026-01-01T00:00:00.000Z', error: 'not JSON', raw: 'base64:gAE=' },
+    ]
+    const run = await runEs(['produce', topic, '--format', 'ndjson', '--brokers', brokers], {
+      input: `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`,
+    })
+    assert.equal(run.code, 0, run.stderr)
+    const read = await kcatExact(topic)
+    assert.deepEqual(
+      read.map((r) => [r.partition, r.key, r.ts, r.headers, r.value?.toString('hex')]),
+      [
+        [0, null, 1767225600000, ['only', 'object'], 'ff00'],
+        [0, 'c', Date.parse('2026-01-01T00:00:00.000Z'), [], '8001'],
+        [
+          1,
+          'a',
+          Date.parse('2026-01-02T03:04:05.678Z'),
+          ['trace', 'x', 'kind', 'k', 'trace', 'y', 'empty', null],
+          Buffer.from('{"n":1}').toString('hex'),
+        ],
+      ],
+    )
+  })
+
   it('refuses under a read-only profile (exit 3 naming it) unless --allow-write --yes', async () => {
     const topic = uniqueTopic('produce-readonly')
     await createSettledTopic(topic, 1)
