@@ -188,6 +188,10 @@ async function main(): Promise<void> {
     banner("the projector's consumer group: committed offsets against the log, and a reset's dry run")
     es(['checkpoints', 'bank-projector'])
     es(['checkpoints', 'bank-projector', '--reset-to', 'beginning', '--dry-run'])
+
+    banner('topics and consumer groups at a glance')
+    es(['topics', 'bank'])
+    es(['groups'])
   } finally {
     await Promise.all([stopService(handler.child), stopService(projector.child)])
   }

@@ -4,8 +4,8 @@
  */
 import type { KafkaConnection } from '../config/types.js'
 import { NegativeOutcomeError } from '../errors.js'
-import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
-import { ConnectionWatch } from './connection-watch.js'
+import { withAdmin } from './admin-client.js'
+import type { ClientOptions } from './connection.js'
 
 export interface GroupOffsets {
   group: string
@@ -13,27 +13,6 @@ export interface GroupOffsets {
   state: string
   members: number
   committed: Array<{ topic: string; partition: number; offset: number | null }>
-}
-
-type Admin = import('kafkajs').Admin
-
-async function withAdmin<T>(
-  connection: KafkaConnection,
-  action: string,
-  work: (admin: Admin) => Promise<T>,
-  options: ClientOptions = {},
-): Promise<T> {
-  const { Kafka } = (await import('kafkajs')).default
-  const watch = new ConnectionWatch(connection)
-  const admin = new Kafka(kafkaClientConfig(connection, { ...options, watch })).admin()
-  try {
-    await connectWithin(connection, watch, admin.connect(), () => admin.disconnect(), action)
-    return await work(admin)
-  } catch (error) {
-    throw toEsError(error, connection, action)
-  } finally {
-    await admin.disconnect().catch(() => {})
-  }
 }
 
 /**

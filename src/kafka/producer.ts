@@ -8,6 +8,7 @@ import { NotFoundError } from '../errors.js'
 import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
 import { ConnectionWatch } from './connection-watch.js'
 import { topicNotFound } from './log-reader.js'
+import { type HeaderPair, installOrderedHeaders } from './ordered-headers.js'
 
 export interface OutgoingRecord {
   topic: string
@@ -77,5 +78,98 @@ export async function produceRecord(
     throw toEsError(error, connection, `producing to ${record.topic}`)
   } finally {
     await producer.disconnect().catch(() => {})
+  }
+}
+
+/** A record of `es produce`: headers in order (repeats, nulls), an explicit partition or none. */
+export interface BatchRecord {
+  key: Buffer | null
+  value: Buffer | null
+  headers: HeaderPair[]
+  partition?: number
+  timestamp?: number
+}
+
+export interface BatchOptions extends ClientOptions {
+  /** kafkajs's compression type (see producer-compression.ts). */
+  compression?: number
+  /** Called with the topic's partition count before anything is produced: throws to refuse. */
+  check?: (partitions: number) => void
+  /** Records per produce request. */
+  chunk?: number
+}
+
+export interface ProducedPartition {
+  partition: number
+  records: number
+  firstOffset: number
+  lastOffset: number
+}
+
+/**
+ * Produces `records` in their order with the idempotent producer (acks from all in-sync
+ * replicas, one request in flight: no reordering, no duplicates on retry). The topic must exist;
+ * `check` sees its partition count first, so a bad partition produces nothing.
+ */
+export async function produceRecords(
+  connection: KafkaConnection,
+  topic: string,
+  records: BatchRecord[],
+  options: BatchOptions = {},
+): Promise<ProducedPartition[]> {
+  installOrderedHeaders()
+  const { Kafka, Partitioners } = (await import('kafkajs')).default
+  const watch = new ConnectionWatch(connection)
+  const kafka = new Kafka(kafkaClientConfig(connection, { ...options, watch }))
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+  const admin = kafka.admin()
+  try {
+    await connectWithin(connection, watch, Promise.all([producer.connect(), admin.connect()]), () =>
+      Promise.all([producer.disconnect(), admin.disconnect()]).then(() => {}),
+    )
+    const topics = await admin.listTopics()
+    if (!topics.includes(topic)) throw topicNotFound(topic, topics)
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [topic] })
+    const partitionMetadata = metadata[0]?.partitions ?? []
+    options.check?.(partitionMetadata.length)
+    // Records without a partition are placed by kafkajs's default partitioner here, so that the
+    // counts per partition are known (the same placement kafkajs would choose).
+    const partitioner = Partitioners.DefaultPartitioner()
+    const produced = new Map<number, ProducedPartition>()
+    const chunk = options.chunk ?? 500
+    for (let at = 0; at < records.length; at += chunk) {
+      const messages = records.slice(at, at + chunk).map((r) => ({
+        key: r.key,
+        value: r.value,
+        // A list of pairs: ordered-headers.ts writes it as it is.
+        headers: r.headers as unknown as Record<string, string>,
+        partition:
+          r.partition ?? partitioner({ topic, partitionMetadata, message: { key: r.key, value: r.value } as never }),
+        ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
+      }))
+      // Per partition, the records of one request get consecutive offsets from its base offset.
+      const counts = new Map<number, number>()
+      const sent = await producer.send({ topic, acks: -1, compression: options.compression, messages })
+      for (const m of messages) counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1)
+      for (const meta of sent) {
+        const base = Number(meta.baseOffset ?? meta.offset)
+        const n = counts.get(meta.partition) ?? 0
+        const entry = produced.get(meta.partition) ?? {
+          partition: meta.partition,
+          records: 0,
+          firstOffset: base,
+          lastOffset: base,
+        }
+        entry.records += n
+        entry.lastOffset = base + Math.max(0, n - 1)
+        produced.set(meta.partition, entry)
+      }
+    }
+    return [...produced.values()].sort((a, b) => a.partition - b.partition)
+  } catch (error) {
+    throw toEsError(error, connection, `producing to ${topic}`)
+  } finally {
+    await producer.disconnect().catch(() => {})
+    await admin.disconnect().catch(() => {})
   }
 }

@@ -15,7 +15,17 @@ describe('es autocomplete', () => {
     const bash = await readFile(join(cache, 'autocomplete/functions/bash/es.bash'), 'utf8')
     assert.match(bash, /^tail .*--from .*--until .*--where/m)
     assert.match(bash, /^rebuild-projection .*--dry-run .*--handoff-group/m)
-    for (const command of ['replay', 'snapshots', 'send-command', 'diff', 'checkpoints', 'local:start']) {
+    assert.match(bash, /^produce .*--format .*--key-delimiter .*--compression/m)
+    for (const command of [
+      'replay',
+      'snapshots',
+      'send-command',
+      'diff',
+      'checkpoints',
+      'local:start',
+      'topics',
+      'groups',
+    ]) {
       assert.match(bash, new RegExp(`^${command} `, 'm'), command)
     }
     const zsh = await readFile(join(cache, 'autocomplete/functions/zsh/_es'), 'utf8')

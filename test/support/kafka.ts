@@ -47,3 +47,30 @@ export async function endOffsets(topic: string): Promise<Record<number, number>>
     await admin.disconnect()
   }
 }
+
+/**
+ * `createTopic`, tolerating the race where the broker answers the leaders' metadata with
+ * UNKNOWN_TOPIC_OR_PARTITION just after creating the topic: then waits until it has leaders.
+ */
+export async function createSettledTopic(
+  name: string,
+  partitions = 1,
+  configEntries: Array<{ name: string; value: string }> = [],
+): Promise<void> {
+  const admin = testKafka().admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, configEntries }] })
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [name] })
+        if (topics[0]?.partitions.length === partitions && topics[0].partitions.every((p) => p.leader >= 0)) return
+      } catch (error) {
+        if (attempt > 100) throw error
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  } finally {
+    await admin.disconnect()
+  }
+}
