@@ -1,9 +1,10 @@
 // Bundles the CLI for start-up (README, "How the build works"): oclif's entry (dist/oclif.js, which
 // bin/run.js imports) and each compiled command (dist/commands/**/*.js, in place) become a few
-// files sharing chunks (dist/chunks/), so one copy of @oclif/core, kafkajs and every other module is
-// loaded from a handful of files instead of ~400 (resolving and reading them was most of the
-// start-up). Left in node_modules: better-sqlite3 (a native addon) and typescript (10 MB, loaded only
-// to compile a reducer written in TypeScript). dist/src stays as tsc wrote it: the tests, the fold
+// files sharing chunks (dist/chunks/), so one copy of @oclif/core and every other module is loaded
+// from a handful of files instead of ~400 (resolving and reading them was most of the start-up).
+// Left in node_modules: better-sqlite3 (a native addon), typescript (10 MB, loaded only to compile a
+// reducer written in TypeScript) and kafkajs (src/kafka/ordered-headers.ts replaces one of its
+// private modules in Node's module cache, which a bundled copy would not see). dist/src stays as tsc wrote it: the tests, the fold
 // worker (dist/src/replay/fold-worker.js) and the command_not_found hook import it directly.
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -49,7 +50,7 @@ await build({
   platform: 'node',
   target: 'node20',
   format: 'esm',
-  external: ['better-sqlite3', 'typescript'],
+  external: ['better-sqlite3', 'typescript', 'kafkajs'],
   // CommonJS dependencies inlined in an ES module still call require().
   banner: {
     js: "import { createRequire as esCreateRequire } from 'node:module'; const require = esCreateRequire(import.meta.url);",

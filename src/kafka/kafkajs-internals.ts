@@ -9,8 +9,8 @@
  * refuses any other version rather than misbehave.
  */
 import { createRequire } from 'node:module'
-// kafkajs's own modules, imported statically (not required at run time) so that a bundled command
-// holds one copy of kafkajs: its error classes are then the ones `instanceof` checks elsewhere.
+// kafkajs's own modules, imported statically from the one kafkajs in node_modules (commands are
+// bundled without it, scripts/bundle.mjs): its error classes are the ones `instanceof` checks elsewhere.
 import Cluster from 'kafkajs/src/cluster/index.js'
 import loggers from 'kafkajs/src/loggers/index.js'
 import socketFactory from 'kafkajs/src/network/socketFactory.js'
