@@ -54,6 +54,17 @@ export async function writeSnapshotTable(
   let shown = 0
   let first = true
   const { totals } = table
+  // Lines go out in chunks of about 64 kB: one write per line would cost a system call each.
+  let chunk: string[] = []
+  let chunkLength = 0
+  const flush = async () => {
+    if (chunk.length === 0) return
+    sink.data(chunk.join('\n'))
+    chunk = []
+    chunkLength = 0
+    const drained = sink.drained()
+    if (drained) await drained
+  }
   if (format === 'json') sink.data(`{"topics":${JSON.stringify(totals.topics)},"entries":[`)
   for await (const entry of table.entries()) {
     if (shown >= limit) continue
@@ -61,12 +72,13 @@ export async function writeSnapshotTable(
     if (format === 'table') page.push(entry)
     else {
       const line = JSON.stringify(snapshotJson(entry))
-      sink.data(format === 'json' && !first ? `,${line}` : line)
+      chunk.push(format === 'json' && !first ? `,${line}` : line)
+      chunkLength += line.length
       first = false
-      const drained = sink.drained()
-      if (drained) await drained
+      if (chunkLength >= 65_536) await flush()
     }
   }
+  await flush()
   if (format === 'json') {
     const failures = totals.failures.list()
     sink.data(
