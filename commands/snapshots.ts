@@ -1,17 +1,27 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
 import { codecFlags, topicFlag } from '../src/cli/flags.js'
-import { renderTable } from '../src/render/table.js'
+import { ExitCode } from '../src/errors.js'
+import {
+  renderSnapshots,
+  SNAPSHOT_FORMATS,
+  type SnapshotFormat,
+  TABLE_PAGE,
+  warnUndecodable,
+  writeSnapshotTable,
+} from '../src/render/snapshots.js'
 import { resolveTopics } from '../src/service/resolve.js'
 import { openRuntime } from '../src/service/runtime.js'
-import { readSnapshots, type SnapshotResult } from '../src/snapshots/latest.js'
+import { openSnapshotTable, readSnapshots, type SnapshotResult } from '../src/snapshots/latest.js'
 
-export default class Snapshots extends EsCommand<SnapshotResult> {
+export default class Snapshots extends EsCommand<SnapshotResult | undefined> {
   static override summary = 'Show a snapshots stream as a table of the latest value per key, tombstones applied.'
   static override description =
-    'Reads every partition of the compacted snapshots stream (or --topic) from its log start to the end fixed at start. With an aggregate id, shows that key only (exit 6 when it has no snapshot or was deleted); --history shows every version of it still in the log, tombstones included.'
+    `Reads every partition of the compacted snapshots stream (or --topic) from its log start to the end fixed at start, keeping the latest record per key as raw bytes in bounded memory (spilled to temporary files past 16 MB), then decodes it in key order. The table shows the first ${TABLE_PAGE.toLocaleString('en-US')} keys (--limit for more) and says how many it left out; -o ndjson (one key per line) and --json stream every key. With an aggregate id, shows that key only (exit 6 when it has no snapshot or was deleted); --history shows every version of it still in the log, tombstones included. A value that cannot be decoded is shown as undecodable with its error, and the command exits 5.`
   static override examples = [
     '<%= config.bin %> snapshots',
+    '<%= config.bin %> snapshots --limit 5000',
+    '<%= config.bin %> snapshots -o ndjson | jq -c .value',
     '<%= config.bin %> snapshots acc-42',
     '<%= config.bin %> snapshots acc-42 --history',
     '<%= config.bin %> snapshots --topic bank-accounts-changelog --json',
@@ -22,47 +32,63 @@ export default class Snapshots extends EsCommand<SnapshotResult> {
     ...codecFlags,
     history: Flags.boolean({ summary: 'Every version of the key still in the log (tombstones included).' }),
     topic: topicFlag,
+    format: Flags.custom<SnapshotFormat>({
+      char: 'o',
+      summary: 'table (a page of keys), or ndjson (every key, one JSON object per line).',
+      options: SNAPSHOT_FORMATS,
+      default: 'table',
+      parse: async (input: string) => input as SnapshotFormat,
+    })(),
+    limit: Flags.integer({
+      summary: `At most this many keys shown (default: ${TABLE_PAGE} in the table, all otherwise).`,
+      min: 1,
+    }),
   }
 
-  async run(): Promise<SnapshotResult> {
+  async run(): Promise<SnapshotResult | undefined> {
     const { args, flags } = await this.parse(Snapshots)
     const runtime = openRuntime(await this.settings(), this.serviceFlag, { debug: (line) => this.out.debug(line) })
     try {
       const topics = resolveTopics(runtime.service, undefined, flags.topic, 'snapshots')
+      const decode = await runtime.snapshotDecoder()
+      if (args.aggregateId === undefined) {
+        const table = await openSnapshotTable({ reader: runtime.reader, topics, decode })
+        try {
+          const format = this.jsonEnabled() ? 'json' : flags.format
+          const totals = await writeSnapshotTable(table, this.out, { format, limit: flags.limit })
+          if (totals.undecodable > 0) process.exitCode = ExitCode.invalidData
+        } finally {
+          table.close()
+        }
+        return undefined // written as it was read, also under --json
+      }
       const result = await readSnapshots({
         reader: runtime.reader,
         topics,
-        decode: await runtime.snapshotDecoder(),
+        decode,
         key: args.aggregateId,
         history: flags.history,
       })
-      if (!this.jsonEnabled()) this.display(result, args.aggregateId !== undefined && !flags.history, flags.history)
+      if (!this.jsonEnabled()) this.display(result, flags.history)
+      warnUndecodable(
+        this.out,
+        result.undecodable,
+        result.entries.filter((e) => e.error).map((e) => `${e.topic}/${e.partition}@${e.offset}: ${e.error}`),
+      )
+      if (result.undecodable > 0) process.exitCode = ExitCode.invalidData
       return result
     } finally {
       await runtime.close()
     }
   }
 
-  private display(result: SnapshotResult, single: boolean, history: boolean): void {
-    const { paint } = this.out
-    if (single) {
-      this.out.data(JSON.stringify(result.entries[0].value, null, 2))
-    } else if (result.entries.length > 0) {
-      const rows = result.entries
-      this.out.data(
-        renderTable({
-          paint,
-          leading: [{ title: 'key', value: (i) => rows[i].key }],
-          values: rows.map((e) => (e.value === null ? paint.red('(tombstone)') : e.value)),
-          trailing: [
-            { title: 'at', value: (i) => `${rows[i].partition}@${rows[i].offset}` },
-            { title: 'time', value: (i) => rows[i].timestamp.replace('T', ' ').replace(/\.\d+Z$/, '') },
-          ],
-        }),
-      )
-    }
+  private display(result: SnapshotResult, history: boolean): void {
+    const [entry] = result.entries
+    if (history) this.out.data(renderSnapshots(this.out.paint, result.entries))
+    else if (entry.error !== undefined) this.out.data(entry.raw ?? '')
+    else this.out.data(JSON.stringify(entry.value, null, 2))
     this.out.info(
-      `${result.entries.length} ${single ? 'snapshot' : history ? 'versions' : 'keys'} from ${result.records} records in ${result.topics.join(', ')}${result.deleted ? `; ${result.deleted} deleted (tombstones)` : ''}${result.undecodable ? `; ${result.undecodable} undecodable (shown as text)` : ''}`,
+      `${result.entries.length} ${history ? 'versions' : 'snapshot'} from ${result.records} records in ${result.topics.join(', ')}${result.undecodable ? `; ${result.undecodable} undecodable` : ''}`,
     )
   }
 }

@@ -19,12 +19,19 @@ export function openTopicReadModel(topic: string, source: TopicReadModelSource):
     latest ??= readSnapshots({ reader: source.reader, topics: [topic], decode: source.decode }).then(
       (result) =>
         new Map(
-          result.entries.map((entry) => [
-            entry.key,
-            entry.value !== null && typeof entry.value === 'object' && !Array.isArray(entry.value)
-              ? (entry.value as Row)
-              : { value: entry.value },
-          ]),
+          // A record without a key is no row of a read model.
+          result.entries.flatMap((entry) =>
+            entry.key === null
+              ? []
+              : [
+                  [
+                    entry.key,
+                    entry.value !== null && typeof entry.value === 'object' && !Array.isArray(entry.value)
+                      ? (entry.value as Row)
+                      : { value: entry.value },
+                  ] as const,
+                ],
+          ),
         ),
     )
     return latest

@@ -2,29 +2,45 @@
  * `es snapshots`: the latest value per key of a compacted snapshots stream, tombstones applied, or
  * every version of one key still in the log (`--history`). Reads every partition from its log
  * start to the end fixed at start (compaction leaves offset gaps; the reader handles them).
+ *
+ * The whole table is kept as raw bytes in bounded memory (latest-store.ts) and decoded as it is
+ * read out, in key order, so any number of keys can be listed. A record is a tombstone when its
+ * value is null; an empty value is decoded like any other (the codec says what it means). A value
+ * that cannot be decoded is kept with its error and its raw bytes, never shown as if it were one.
  */
 import { loadingSchemas } from '../codecs/codec-errors.js'
-import { NotFoundError } from '../errors.js'
+import { FailureSummary } from '../codecs/failure-summary.js'
+import { InvalidDataError, NotFoundError } from '../errors.js'
+import { HeapBudget } from '../heap.js'
 import type { LogReader } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
+import { rawText, toJsonSafe } from '../render/records.js'
+import { LatestStore, type StoredRecord } from './latest-store.js'
 
 export interface SnapshotDecoder {
-  /** Synchronous except when a schema must be loaded first (then a promise). */
-  key(record: KafkaRecord): string | Promise<string>
+  /**
+   * The key as text, null for a record without a key; throws (or rejects) when undecodable.
+   * Synchronous except when a schema must be loaded first (then a promise).
+   */
+  key(bytes: Buffer | null): string | null | Promise<string | null>
   /** The decoded value; throws (or rejects) when undecodable. Only called for non-null values. */
-  value(record: KafkaRecord): unknown
+  value(bytes: Buffer): unknown
 }
 
 export interface SnapshotEntry {
-  key: string
-  /** Null for a tombstone (history only: the latest view drops deleted keys). */
-  value: unknown
+  /** Null for a record without a key (not the text "null"). */
+  key: string | null
+  /** The decoded value; null for a tombstone (history only: the latest view drops deleted keys). Absent when undecodable. */
+  value?: unknown
   topic: string
   partition: number
   offset: number
   timestamp: string
-  /** Why the value could not be decoded (the raw text is in `value`). */
+  /** Why the value could not be decoded; then `raw` holds its bytes (text, or `base64:…`). */
   error?: string
+  raw?: string | null
+  /** Why the key could not be decoded (then `key` is its raw text). */
+  keyError?: string
 }
 
 export interface SnapshotRequest {
@@ -47,57 +63,130 @@ export interface SnapshotResult {
   undecodable: number
 }
 
-export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotResult> {
+/** What a whole-table read found besides its entries, complete once they have all been read. */
+export interface SnapshotTotals {
+  topics: string[]
+  /** Records read, tombstones included. */
+  records: number
+  /** Keys with a value (entries). */
+  keys: number
+  /** Keys whose latest record is a tombstone. */
+  deleted: number
+  /** Entries whose value (or key) could not be decoded. */
+  undecodable: number
+  failures: FailureSummary
+}
+
+/**
+ * The whole table, streamed: reads the log into a bounded store, then `entries()` decodes the
+ * latest value of each key in key order (deleted keys skipped) while `totals` are counted. Close it
+ * to remove its temporary files.
+ */
+export interface SnapshotTable {
+  readonly totals: SnapshotTotals
+  entries(): AsyncIterableIterator<SnapshotEntry>
+  close(): void
+}
+
+export async function openSnapshotTable(request: Omit<SnapshotRequest, 'key' | 'history'>): Promise<SnapshotTable> {
   const ranges = await request.reader.resolveRanges(request.topics, {
     from: { kind: 'beginning' },
     until: { kind: 'end' },
   })
-  const latest = new Map<string, SnapshotEntry>()
+  const topicIndex = new Map(request.topics.map((topic, i) => [topic, i]))
+  const store = new LatestStore()
+  const totals: SnapshotTotals = {
+    topics: request.topics,
+    records: 0,
+    keys: 0,
+    deleted: 0,
+    undecodable: 0,
+    failures: new FailureSummary(),
+  }
+  // The heap near what is live (the store's bound and the batches in flight), whatever was read.
+  const budget = new HeapBudget()
+  try {
+    for await (const batch of request.reader.read(ranges)) {
+      for (const record of batch.records) store.put(record, topicIndex.get(record.topic) ?? 0)
+      totals.records += batch.records.length
+      budget.check()
+    }
+  } catch (error) {
+    store.close()
+    throw error
+  }
+  return {
+    totals,
+    async *entries() {
+      for (const stored of store.entries()) {
+        if (stored.value === null) {
+          totals.deleted++
+          continue
+        }
+        let entry = decodeEntry(stored, request.topics, request.decode)
+        if (entry instanceof Promise) entry = await entry
+        totals.keys++
+        if (entry.error !== undefined || entry.keyError !== undefined) {
+          totals.undecodable++
+          totals.failures.add({ ...entry, reason: entry.error ?? `key: ${entry.keyError}` })
+        }
+        if (totals.keys % 1000 === 0) budget.check()
+        yield entry
+      }
+    },
+    close: () => store.close(),
+  }
+}
+
+/** The snapshots as one result: the whole table (latest per key), one key, or one key's history. */
+export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotResult> {
+  if (request.key === undefined) {
+    const table = await openSnapshotTable(request)
+    try {
+      const entries: SnapshotEntry[] = []
+      for await (const entry of table.entries()) entries.push(entry)
+      const { records, deleted, undecodable } = table.totals
+      return { topics: request.topics, entries, records, deleted, undecodable }
+    } finally {
+      table.close()
+    }
+  }
+  const ranges = await request.reader.resolveRanges(request.topics, {
+    from: { kind: 'beginning' },
+    until: { kind: 'end' },
+  })
+  let latest: StoredRecord | undefined
   const history: SnapshotEntry[] = []
   let records = 0
-  let undecodable = 0
   for await (const batch of request.reader.read(ranges)) {
     for (const record of batch.records) {
       records++
-      let key = request.decode.key(record)
+      let key = keyOf(record.key, request.decode)
       if (key instanceof Promise) key = await key
-      if (request.key !== undefined && key !== request.key) continue
-      const entry: SnapshotEntry = {
-        key,
-        value: null,
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        timestamp: new Date(record.timestamp).toISOString(),
+      if (key.key !== request.key) continue
+      const stored = storedOf(record, request.topics)
+      if (!request.history) {
+        latest = stored
+        continue
       }
-      if (record.value !== null) {
-        try {
-          entry.value = request.decode.value(record)
-          if (entry.value instanceof Promise) entry.value = await entry.value
-        } catch (error) {
-          undecodable++
-          entry.error = (error as Error).message
-          entry.value = record.value.toString('utf8')
-        }
-      }
-      if (request.history) history.push(entry)
-      else latest.set(key, entry)
+      let entry = decodeEntry(stored, request.topics, request.decode)
+      if (entry instanceof Promise) entry = await entry
+      history.push(entry)
     }
   }
-  let entries: SnapshotEntry[]
+  let entries: SnapshotEntry[] = []
   let deleted = 0
   if (request.history) {
     entries = inLogOrder(history)
-  } else {
-    entries = []
-    for (const entry of latest.values()) {
-      if (entry.value === null && entry.error === undefined) deleted++
-      else entries.push(entry)
-    }
-    entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+  } else if (latest?.value === null) {
+    deleted = 1
+  } else if (latest !== undefined) {
+    let entry = decodeEntry(latest, request.topics, request.decode)
+    if (entry instanceof Promise) entry = await entry
+    entries = [entry]
   }
-  if (request.key !== undefined && entries.length === 0) {
-    const gone = !request.history && deleted > 0
+  if (entries.length === 0) {
+    const gone = deleted > 0
     throw new NotFoundError(
       gone
         ? `key "${request.key}" was deleted (its latest record in ${request.topics.join(', ')} is a tombstone)`
@@ -109,7 +198,87 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
       },
     )
   }
+  const undecodable = entries.filter((e) => e.error !== undefined || e.keyError !== undefined).length
   return { topics: request.topics, entries, records, deleted, undecodable }
+}
+
+function storedOf(record: KafkaRecord, topics: string[]): StoredRecord {
+  return {
+    key: record.key,
+    value: record.value,
+    topic: Math.max(0, topics.indexOf(record.topic)),
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+  }
+}
+
+interface DecodedKey {
+  key: string | null
+  keyError?: string
+}
+
+/** The key as text, or its raw text with the error when it cannot be decoded. */
+function keyOf(bytes: Buffer | null, decode: SnapshotDecoder): DecodedKey | Promise<DecodedKey> {
+  const failed = (error: unknown): DecodedKey => {
+    if (!(error instanceof InvalidDataError)) throw error
+    return { key: rawText(bytes), keyError: reasonOf(error) }
+  }
+  try {
+    const key = decode.key(bytes)
+    return key instanceof Promise ? key.then((k) => ({ key: k }), failed) : { key }
+  } catch (error) {
+    return failed(error)
+  }
+}
+
+/** A stored record decoded: its value, or (when it cannot be decoded) the error and its raw bytes. */
+function decodeEntry(
+  stored: StoredRecord,
+  topics: string[],
+  decode: SnapshotDecoder,
+): SnapshotEntry | Promise<SnapshotEntry> {
+  const build = (key: DecodedKey): SnapshotEntry | Promise<SnapshotEntry> => {
+    const entry: SnapshotEntry = {
+      key: key.key,
+      topic: topics[stored.topic],
+      partition: stored.partition,
+      offset: stored.offset,
+      timestamp: new Date(stored.timestamp).toISOString(),
+    }
+    if (key.keyError !== undefined) entry.keyError = key.keyError
+    if (stored.value === null) {
+      entry.value = null
+      return entry
+    }
+    const bytes = stored.value
+    const failed = (error: unknown): SnapshotEntry => {
+      // Only decode errors make a value undecodable; anything else (a registry out of reach) ends the read.
+      if (!(error instanceof InvalidDataError)) throw error
+      entry.error = reasonOf(error)
+      entry.raw = rawText(bytes)
+      return entry
+    }
+    try {
+      const value = decode.value(bytes)
+      if (value instanceof Promise)
+        return value.then((v) => {
+          entry.value = v
+          return entry
+        }, failed)
+      entry.value = value
+      return entry
+    } catch (error) {
+      return failed(error)
+    }
+  }
+  const key = keyOf(stored.key, decode)
+  return key instanceof Promise ? key.then(build) : build(key)
+}
+
+/** A decode error's reason without a position prefix (the entry says where it is). */
+function reasonOf(error: Error): string {
+  return (error as { reason?: string }).reason ?? error.message
 }
 
 /**
@@ -148,18 +317,14 @@ export function codecSnapshotDecoder(codecs: {
   key: { decode(bytes: Buffer | null): unknown }
   value: { decode(bytes: Buffer | null): unknown }
 }): SnapshotDecoder {
-  const keyText = (key: unknown) => (typeof key === 'string' ? key : JSON.stringify(key))
-  const rawKey = (record: KafkaRecord) => (record.key === null ? '' : record.key.toString('utf8'))
-  const decodeKey = loadingSchemas((record: KafkaRecord) => codecs.key.decode(record.key))
+  const keyText = (key: unknown) =>
+    key === null ? null : typeof key === 'string' ? key : JSON.stringify(toJsonSafe(key))
+  const decodeKey = loadingSchemas((bytes: Buffer | null) => (bytes === null ? null : codecs.key.decode(bytes)))
   return {
-    key: (record) => {
-      try {
-        const key = decodeKey(record)
-        return key instanceof Promise ? key.then(keyText, () => rawKey(record)) : keyText(key)
-      } catch {
-        return rawKey(record)
-      }
+    key: (bytes) => {
+      const key = decodeKey(bytes)
+      return key instanceof Promise ? key.then(keyText) : keyText(key)
     },
-    value: loadingSchemas((record: KafkaRecord) => codecs.value.decode(record.value)),
+    value: loadingSchemas((bytes: Buffer) => codecs.value.decode(bytes)),
   }
 }

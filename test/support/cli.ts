@@ -69,6 +69,9 @@ export function startEs(args: string[], options: EsOptions = {}): RunningEs {
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   child.stdin.end(options.input ?? '')
+  // Decoded as a stream: a character split between two chunks (a table's '│') stays whole.
+  child.stdout.setEncoding('utf8')
+  child.stderr.setEncoding('utf8')
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk) => {
@@ -98,6 +101,8 @@ export async function runEsMeasured(
       ['-f', '%M', '-o', report, process.execPath, ...(options.nodeArgs ?? []), esBin, ...args],
       { cwd: options.cwd, env: { ...process.env, NO_COLOR: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     )
+    child.stdout.setEncoding('utf8')
+    child.stderr.setEncoding('utf8')
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk) => {
