@@ -16,7 +16,11 @@ export interface ShownRecord {
   partition: number
   offset: number
   timestamp: number
+  /** The decoded key; null when the key is null or could not be decoded (then `keyError` says why). */
   key: unknown
+  /** Why the key could not be decoded; then `rawKey` holds its bytes. The value is decoded apart. */
+  keyError?: string
+  rawKey?: Buffer | null
   headers: Record<string, string>
   type?: string
   id?: string
@@ -40,6 +44,10 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
     offset: record.offset,
     timestamp: new Date(record.timestamp).toISOString(),
     key: record.key ?? null,
+  }
+  if (record.keyError !== undefined) {
+    out.keyError = record.keyError
+    out.keyRaw = rawText(record.rawKey)
   }
   if (record.type !== undefined) out.type = record.type
   if (record.id !== undefined) out.id = record.id
@@ -74,7 +82,12 @@ export function formatRecord(record: ShownRecord, format: RecordFormat, paint: C
 function prettyRecord(record: ShownRecord, paint: ChalkInstance): string {
   const time = new Date(record.timestamp).toISOString().replace('T', ' ').replace('Z', '')
   const where = paint.dim(`${record.topic}/${record.partition}@${record.offset}`)
-  const key = record.key === null || record.key === undefined ? paint.dim('(no key)') : paint.cyan(textOf(record.key))
+  const key =
+    record.keyError !== undefined
+      ? `${paint.red(`key error: ${record.keyError}`)}  key raw: ${rawText(record.rawKey)}`
+      : record.key === null || record.key === undefined
+        ? paint.dim('(no key)')
+        : paint.cyan(textOf(record.key))
   const type = record.type ? paint.bold(paint.magenta(record.type)) : ''
   const version = record.version !== undefined ? paint.dim(`v${record.version}`) : ''
   if (record.error !== undefined) {
