@@ -21,7 +21,8 @@ export interface ShownRecord {
   /** Why the key could not be decoded; then `rawKey` holds its bytes. The value is decoded apart. */
   keyError?: string
   rawKey?: Buffer | null
-  headers: Record<string, string>
+  /** Every header in stored order, repeated names and null values included. */
+  headers: ReadonlyArray<readonly [string, Buffer | string | null]>
   type?: string
   id?: string
   aggregateId?: string
@@ -55,7 +56,7 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
   if (record.causationId !== undefined) out.causationId = record.causationId
   if (record.version !== undefined) out.version = record.version
   if (record.schema !== undefined) out.schema = record.schema
-  if (Object.keys(record.headers).length > 0) out.headers = record.headers
+  if (record.headers.length > 0) out.headers = headersJson(record.headers)
   if (record.error !== undefined) {
     out.error = record.error
     out.raw = rawText(record.rawValue)
@@ -63,6 +64,32 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
     out.value = toJsonSafe(record.value)
   }
   return out
+}
+
+/**
+ * Headers as JSON: name → value, in the order names first appear; a name repeated in the record →
+ * the array of its values in order; a null value → null. A value is its UTF-8 text, or
+ * `base64:…` when it is not valid UTF-8.
+ */
+export function headersJson(headers: ShownRecord['headers']): Record<string, string | null | Array<string | null>> {
+  const out: Record<string, string | null | Array<string | null>> = {}
+  const repeated = new Set<string>()
+  for (const [name, value] of headers) {
+    const text = headerValueText(value)
+    if (!Object.hasOwn(out, name)) out[name] = text
+    else if (repeated.has(name)) (out[name] as Array<string | null>).push(text)
+    else {
+      out[name] = [out[name] as string | null, text]
+      repeated.add(name)
+    }
+  }
+  return out
+}
+
+function headerValueText(value: Buffer | string | null): string | null {
+  if (value === null || typeof value === 'string') return value
+  const text = value.toString('utf8')
+  return Buffer.from(text, 'utf8').equals(value) ? text : `base64:${value.toString('base64')}`
 }
 
 export function formatRecord(record: ShownRecord, format: RecordFormat, paint: ChalkInstance): string {

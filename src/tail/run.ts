@@ -10,7 +10,7 @@ import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
 import { type DecodedEvent, partialDecode } from '../envelope/index.js'
 import type { LogReader, PartitionRange, ReadOptions } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
-import type { KafkaRecord } from '../kafka/record.js'
+import { headerEntries, type KafkaRecord } from '../kafka/record.js'
 import type { ShownRecord } from '../render/records.js'
 import { createFilterCoverage, type FilterCoverage, type FilterNotice, matches, type RecordFilter } from './filter.js'
 
@@ -168,7 +168,7 @@ function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter):
     offset: record.offset,
     timestamp: record.timestamp,
     key,
-    headers: textHeaders(record.headers),
+    headers: headerEntries(record),
     ...(type === undefined ? {} : { type }),
   }
   if (keyFailed) {
@@ -200,7 +200,7 @@ function filterDecoded(
     offset: record.offset,
     timestamp: record.timestamp,
     key: event.key,
-    headers: event.headers,
+    headers: headerEntries(record),
     type: event.type,
     id: event.id,
     aggregateId: event.aggregateId,
@@ -208,12 +208,4 @@ function filterDecoded(
     version: event.version,
     value: event.value,
   }
-}
-
-function textHeaders(headers: KafkaRecord['headers']): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = typeof value === 'string' ? value : value.toString('utf8')
-  }
-  return out
 }
