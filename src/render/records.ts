@@ -32,8 +32,9 @@ export interface ShownRecord {
   schema?: { name?: string; id?: number; fingerprint?: string }
   /** The decoded value (absent when decoding failed). */
   value?: unknown
-  /** Why decoding failed; then `rawValue` holds the bytes. */
+  /** Why the value could not be decoded. */
   error?: string
+  /** The value's bytes as stored (what `raw` writes; shown beside `error`). */
   rawValue?: Buffer | null
 }
 
@@ -92,15 +93,18 @@ function headerValueText(value: Buffer | string | null): string | null {
   return Buffer.from(text, 'utf8').equals(value) ? text : `base64:${value.toString('base64')}`
 }
 
-export function formatRecord(record: ShownRecord, format: RecordFormat, paint: ChalkInstance): string {
+const EMPTY = Buffer.alloc(0)
+
+/** A line of text, or for `raw` the value's bytes (binary included, never re-serialised). */
+export function formatRecord(record: ShownRecord, format: RecordFormat, paint: ChalkInstance): string | Buffer {
   switch (format) {
     case 'ndjson':
       return JSON.stringify(recordJson(record))
     case 'json':
       return JSON.stringify(recordJson(record), null, 2)
     case 'raw':
-      if (record.error !== undefined) return rawText(record.rawValue) ?? ''
-      return typeof record.value === 'string' ? record.value : JSON.stringify(toJsonSafe(record.value))
+      // The value's bytes exactly as stored (a null value: an empty line, as kcat prints it).
+      return record.rawValue ?? EMPTY
     default:
       return prettyRecord(record, paint)
   }

@@ -170,18 +170,15 @@ function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter):
     key,
     headers: headerEntries(record),
     ...(type === undefined ? {} : { type }),
+    rawValue: record.value,
   }
   if (keyFailed) {
     shown.keyError = message
     shown.rawKey = record.key
     if (decoded !== undefined && 'value' in decoded) shown.value = decoded.value
-    else {
-      shown.error = decoded !== undefined && 'valueError' in decoded ? decoded.valueError : message
-      shown.rawValue = record.value
-    }
+    else shown.error = decoded !== undefined && 'valueError' in decoded ? decoded.valueError : message
   } else {
     shown.error = message
-    shown.rawValue = record.value
   }
   return shown
 }
@@ -207,5 +204,6 @@ function filterDecoded(
     causationId: event.causationId,
     version: event.version,
     value: event.value,
+    rawValue: record.value,
   }
 }
