@@ -1,12 +1,14 @@
 /**
  * One record → one line of output, in the formats of streaming commands:
- *   pretty  time, topic/partition@offset, key, coloured type, version, value (for people)
+ *   pretty  time, topic/partition@offset, key, coloured type, version, [headers], value (for
+ *           people; control characters escaped, so one record is one line)
  *   ndjson  one compact JSON object per line (for jq and scripts)
  *   json    the same object, indented (for reading JSON by eye)
  *   raw     the value bytes as they are, one record per line (like kcat's default)
  * A record that could not be decoded is never dropped: it is shown raw, with the decode error.
  */
 import type { ChalkInstance } from 'chalk'
+import { escapeControl } from './escape.js'
 
 export type RecordFormat = 'pretty' | 'json' | 'ndjson' | 'raw'
 export const RECORD_FORMATS: RecordFormat[] = ['pretty', 'json', 'ndjson', 'raw']
@@ -110,28 +112,43 @@ export function formatRecord(record: ShownRecord, format: RecordFormat, paint: C
   }
 }
 
+/**
+ * Every piece of record data (key, type, headers, value, raw bytes, errors, which may quote the
+ * bytes) is escaped before it is painted: a record cannot reach the terminal as control codes.
+ */
 function prettyRecord(record: ShownRecord, paint: ChalkInstance): string {
   const time = new Date(record.timestamp).toISOString().replace('T', ' ').replace('Z', '')
   const where = paint.dim(`${record.topic}/${record.partition}@${record.offset}`)
   const key =
     record.keyError !== undefined
-      ? `${paint.red(`key error: ${record.keyError}`)}  key raw: ${rawText(record.rawKey)}`
+      ? `${paint.red(`key error: ${escapeControl(record.keyError)}`)}  key raw: ${peopleText(record.rawKey)}`
       : record.key === null || record.key === undefined
         ? paint.dim('(no key)')
-        : paint.cyan(textOf(record.key))
-  const type = record.type ? paint.bold(paint.magenta(record.type)) : ''
+        : paint.cyan(escapeControl(textOf(record.key)))
+  const type = record.type ? paint.bold(paint.magenta(escapeControl(record.type))) : ''
   const version = record.version !== undefined ? paint.dim(`v${record.version}`) : ''
-  if (record.error !== undefined) {
-    return [
-      paint.dim(time),
-      where,
-      key,
-      paint.red(`decode error: ${record.error}`),
-      `raw: ${rawText(record.rawValue)}`,
-    ].join('  ')
-  }
-  const value = typeof record.value === 'string' ? record.value : JSON.stringify(toJsonSafe(record.value))
-  return [paint.dim(time), where, key, type, version, value].filter((part) => part !== '').join('  ')
+  const headers = record.headers.length > 0 ? paint.dim(`[${prettyHeaders(record.headers)}]`) : ''
+  const value =
+    record.error !== undefined
+      ? `${paint.red(`decode error: ${escapeControl(record.error)}`)}  raw: ${peopleText(record.rawValue)}`
+      : escapeControl(textOf(record.value))
+  return [paint.dim(time), where, key, type, version, headers, value].filter((part) => part !== '').join('  ')
+}
+
+function prettyHeaders(headers: ShownRecord['headers']): string {
+  return headers
+    .map(([name, value]) => {
+      const text = value === null ? '(null)' : typeof value === 'string' ? value : peopleText(value)
+      return `${escapeControl(name)}=${escapeControl(text ?? '')}`
+    })
+    .join(', ')
+}
+
+/** Bytes for people: their UTF-8 text, escaped, when they are valid UTF-8, else `base64:…`. */
+function peopleText(bytes: Buffer | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '(null)'
+  const text = bytes.toString('utf8')
+  return Buffer.from(text, 'utf8').equals(bytes) ? escapeControl(text) : `base64:${bytes.toString('base64')}`
 }
 
 function textOf(value: unknown): string {
