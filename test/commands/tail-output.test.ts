@@ -248,18 +248,10 @@ describe('es replay --out on devices, symlinks and stdout', () => {
   const topic = uniqueTopic('es-replay-out')
   let dir: string
   const replay = (out: string) =>
-    runEsBytes([
-      'replay',
-      '--topic',
-      topic,
-      '--brokers',
-      brokers,
-      '--reducer',
-      'count',
-      '--from-beginning',
-      '--out',
-      out,
-    ])
+    runEsBytes(
+      ['replay', '--topic', topic, '--brokers', brokers, '--reducer', 'count', '--from-beginning', '--out', out],
+      dir,
+    )
   const expected = { 'acc-1': { A: 2, B: 1 }, 'acc-2': { A: 1 } }
 
   before(async () => {
@@ -328,5 +320,14 @@ describe('es replay --out on devices, symlinks and stdout', () => {
     assert.equal(lines.length, 2)
     assert.deepEqual(Object.fromEntries(lines.map((l) => [l.aggregateId, l.state])), expected)
     assert.ok(lines.every((l) => Object.keys(l).join() === 'aggregateId,state'))
+    assert.match(run.stderr, /written to stdout/)
+
+    // With --json the result owns stdout: a usage error, nothing written.
+    const both = runEsBytes(
+      ['replay', '--topic', topic, '--brokers', brokers, '--reducer', 'count', '--out', '-', '--json'],
+      dir,
+    )
+    assert.equal(both.code, 2, both.stderr)
+    assert.equal(both.stdout.length > 0 && /aggregateId/.test(both.stdout.toString()), false)
   })
 })
