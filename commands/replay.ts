@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
 import { cacheFlag, codecFlags, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
+import { UsageError } from '../src/errors.js'
 import { describeReplay, traceLine } from '../src/render/replay.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
 
@@ -12,6 +13,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
   static override examples = [
     '<%= config.bin %> replay --from-beginning --projection accounts',
     '<%= config.bin %> replay --projection accounts --state accounts.db --out accounts.ndjson',
+    "<%= config.bin %> replay --from-beginning --projection accounts --out - | jq -c 'select(.state.balance < 0)'",
     '<%= config.bin %> replay --from-beginning --reducer ./reducers/account.js --aggregate acc-42 --trace',
     '<%= config.bin %> replay --from-beginning --reducer count --topic orders --brokers localhost:9092 --json',
   ]
@@ -32,7 +34,10 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       summary: 'With --aggregate: print each event and the state after it.',
       dependsOn: ['aggregate'],
     }),
-    out: Flags.string({ summary: 'Write the final state to a file: JSON, or NDJSON for .ndjson/.jsonl.' }),
+    out: Flags.string({
+      summary:
+        'Write the final state: to a file (JSON, or NDJSON for .ndjson/.jsonl), or to stdout as NDJSON with -. A device or symlink is written through, never replaced.',
+    }),
     'on-error': onErrorFlag(),
     topic: topicFlag,
     workers: Flags.integer({
@@ -46,6 +51,12 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
     const { flags } = await this.parse(Replay)
     const { finish, ...reporting } = this.reporting('records')
     const json = this.jsonEnabled()
+    if (flags.out === '-' && json) {
+      throw new UsageError('--out - writes the state to stdout, where --json writes the result: use one', {
+        code: 'USAGE',
+        suggestion: 'write the state to a file: --out state.ndjson',
+      })
+    }
     const result = await replayService({
       config: await this.settings(),
       service: this.serviceFlag,

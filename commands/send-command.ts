@@ -95,7 +95,13 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
             timeoutMs: flags.timeout ?? 10_000,
             onEvent: (event) => {
               if (this.jsonEnabled()) return
-              this.out.data(formatRecord({ ...event, value: event.payload, key: event.key }, 'pretty', this.out.paint))
+              this.out.data(
+                formatRecord(
+                  { ...event, value: event.payload, key: event.key, headers: Object.entries(event.headers) },
+                  'pretty',
+                  this.out.paint,
+                ),
+              )
             },
           }
         : undefined,

@@ -20,7 +20,7 @@ import { toTimestamp } from '../envelope/envelope-decoder.js'
 import { toNumber } from '../envelope/locator.js'
 import { InternalError } from '../errors.js'
 import type { RowScan } from '../read-models/read-model.js'
-import { normalizeName, type Row } from '../read-models/row.js'
+import { normalizeName, type Row, rowDecodeError } from '../read-models/row.js'
 import { compareIds } from '../stores/state-store.js'
 
 export interface CompareOptions {
@@ -54,6 +54,8 @@ export type AggregateDrift =
   | { kind: 'missing'; aggregateId: string; expected: unknown }
   | { kind: 'extra'; aggregateId: string; actual: unknown }
   | { kind: 'changed'; aggregateId: string; fields: FieldDifference[] }
+  /** The read model holds a record for the id that cannot be decoded: not compared. */
+  | { kind: 'undecodable'; aggregateId: string; error: string; expected?: unknown; raw: unknown }
 
 export interface DiffCounts {
   /** Aggregates in the replayed state. */
@@ -67,6 +69,8 @@ export interface DiffCounts {
   changed: number
   /** Rows with a higher version than the replay reached: written after its end, not drift. */
   ahead: number
+  /** Read-model records that could not be decoded (drift: they cannot be compared). */
+  undecodable: number
 }
 
 export interface DiffResult {
@@ -113,6 +117,7 @@ class DriftTally {
       extra: 0,
       changed: 0,
       ahead: 0,
+      undecodable: 0,
     }
   }
 
@@ -132,6 +137,7 @@ class DriftTally {
 
   extra(id: string, row: Row): void {
     if (this.counts.readModel !== null) this.counts.readModel++
+    if (this.undecodable(id, undefined, row)) return
     this.counts.extra++
     this.keep({ kind: 'extra', aggregateId: id, actual: row })
   }
@@ -139,6 +145,7 @@ class DriftTally {
   both(id: string, state: unknown, row: Row): void {
     this.counts.replayed++
     if (this.counts.readModel !== null) this.counts.readModel++
+    if (this.undecodable(id, state, row)) return
     this.counts.compared++
     const { columns } = this.options
     const fields = asFields(state)
@@ -172,11 +179,26 @@ class DriftTally {
     const { counts } = this
     return {
       counts,
-      drift: counts.missing + counts.extra + counts.changed > 0,
+      drift: counts.missing + counts.extra + counts.changed + counts.undecodable > 0,
       details: this.drifted,
       aheadIds: this.aheadIds,
       unmapped: [...this.unmapped].sort(),
     }
+  }
+
+  /** True (and counted, kept) when the row stands for a record that could not be decoded. */
+  private undecodable(id: string, state: unknown, row: Row): boolean {
+    const error = rowDecodeError(row)
+    if (error === undefined) return false
+    this.counts.undecodable++
+    this.keep({
+      kind: 'undecodable',
+      aggregateId: id,
+      error,
+      ...(state === undefined ? {} : { expected: state }),
+      raw: row.raw,
+    })
+    return true
   }
 
   private keep(drift: AggregateDrift): void {

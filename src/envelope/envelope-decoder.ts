@@ -6,7 +6,7 @@
  */
 
 import type { Codec } from '../codecs/codec.js'
-import { DecodeError } from '../codecs/codec-errors.js'
+import { DecodeError, MissingSchemaError } from '../codecs/codec-errors.js'
 import type { EnvelopeSpec } from '../config/types.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import {
@@ -47,6 +47,20 @@ export interface EnvelopeCodecs {
 
 export type EnvelopeDecoder = (record: KafkaRecord) => DecodedEvent
 
+/**
+ * What was decoded of a record that failed: its key when the value or envelope failed, its value
+ * (or why the value failed too) when the key failed.
+ */
+export type PartialDecode = { key: unknown } | { value: unknown } | { valueError: string }
+
+/** Kept beside the error, not in it: an error's `where` is printed and sent between threads. */
+const partials = new WeakMap<Error, PartialDecode>()
+
+/** The part of the record that did decode, for a DecodeError thrown by an envelope decoder. */
+export function partialDecode(error: unknown): PartialDecode | undefined {
+  return error instanceof Error ? partials.get(error) : undefined
+}
+
 /** Where a field's config lives: `services.bank.envelope` (or `envelope` without a service name). */
 export function envelopeConfigPath(service: { name?: string }): string {
   return service.name ? `services.${service.name}.envelope` : 'envelope'
@@ -57,8 +71,9 @@ type Field = (typeof FIELDS)[number]
 
 /**
  * Compiles the envelope (ConfigError for a bad locator) into a record decoder. A record that
- * cannot be decoded throws a DecodeError placed at its topic/partition/offset; a
- * MissingSchemaError keeps its `load()` so the caller can load the schema and retry.
+ * cannot be decoded throws a DecodeError placed at its topic/partition/offset, its `where.part`
+ * naming what failed: `key`, `value` or `envelope`. The key and the value are decoded apart, and
+ * what did decode is kept with the error (`partialDecode`). A MissingSchemaError keeps its `load()` so the caller can load the schema and retry.
  */
 export function createEnvelopeDecoder(
   service: { name?: string; envelope: EnvelopeSpec },
@@ -90,10 +105,18 @@ export function createEnvelopeDecoder(
   }
 
   return (record) => {
-    let part = 'key'
+    let key: unknown
     try {
-      const key = keyCodec.decode(record.key, record)
-      part = 'value'
+      key = keyCodec.decode(record.key, record)
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error
+      const failure = error.atRecord(record, 'key', failureContext(record, 'key', undefined))
+      // A missing schema is loaded and the whole record decoded again: nothing to keep yet.
+      if (!(failure instanceof MissingSchemaError)) partials.set(failure, valueAlone(record))
+      throw failure
+    }
+    let part = 'value'
+    try {
       const value = valueCodec.decode(record.value, record)
       part = 'envelope'
       frame.record = record
@@ -117,13 +140,30 @@ export function createEnvelopeDecoder(
         offset: record.offset,
       }
     } catch (error) {
-      if (error instanceof DecodeError) throw error.atRecord(record, part, failureContext(record, part))
-      throw error
+      if (!(error instanceof DecodeError)) throw error
+      const failure = error.atRecord(record, part, failureContext(record, part, key))
+      partials.set(failure, { key })
+      throw failure
+    }
+  }
+
+  /**
+   * A key that cannot be decoded does not hide the value: it is decoded on its own. (The envelope
+   * is not read: its fields may come from the key.)
+   */
+  function valueAlone(record: KafkaRecord): PartialDecode {
+    try {
+      return { value: valueCodec.decode(record.value, record) }
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error
+      const failure = error.atRecord(record, 'value')
+      if (failure instanceof MissingSchemaError) throw failure
+      return { valueError: failure.message }
     }
   }
 
   /** What is known of an undecodable record without its value: the writer schema, a header type. */
-  function failureContext(record: KafkaRecord, part: string): Record<string, unknown> {
+  function failureContext(record: KafkaRecord, part: string, key: unknown): Record<string, unknown> {
     const context: Record<string, unknown> = {}
     const codec = part === 'key' ? keyCodec : valueCodec
     const bytes = part === 'key' ? record.key : record.value
@@ -131,7 +171,7 @@ export function createEnvelopeDecoder(
     if (schema) context.schema = schema
     try {
       frame.record = record
-      frame.key = undefined
+      frame.key = key
       frame.value = undefined
       frame.generation++
       const known = toText(type(frame))

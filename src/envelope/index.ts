@@ -14,6 +14,8 @@ export {
   type DecodedEvent,
   type EnvelopeCodecs,
   type EnvelopeDecoder,
+  type PartialDecode,
+  partialDecode,
   toTimestamp,
 } from './envelope-decoder.js'
 export { formatJsonPath, type PathSegment, parseJsonPath } from './json-path.js'

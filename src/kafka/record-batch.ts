@@ -247,15 +247,19 @@ function decodeRecords(
     const value = reader.bytes()
     const headerCount = reader.varint()
     let headers = NO_HEADERS
+    let headerList: Array<readonly [string, Buffer | null]> | undefined
     if (headerCount > 0) {
       headers = {}
+      headerList = []
       for (let h = 0; h < headerCount; h++) {
         const name = reader.string()
-        headers[name] = reader.bytes() ?? undefined
+        const header = reader.bytes()
+        headers[name] = header ?? undefined
+        headerList.push([name, header])
       }
     }
     if (reader.pos !== recordEnd) throw corrupt(topic, partition, offset)
-    out.push({
+    const record: KafkaRecord = {
       topic,
       partition,
       offset,
@@ -263,7 +267,10 @@ function decodeRecords(
       key,
       value,
       headers,
-    })
+    }
+    // Only records with headers carry the list (repeats and nulls, in order).
+    if (headerList !== undefined) record.headerList = headerList
+    out.push(record)
   }
 }
 

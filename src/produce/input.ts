@@ -134,10 +134,11 @@ type Bad = (why: string) => InvalidDataError
 /** `{name: value}` or `[[name, value|null], …]` (the form that keeps repeats and nulls). */
 function parseHeaders(headers: unknown, bad: Bad): HeaderPair[] {
   if (headers === undefined || headers === null) return []
+  // As es tail writes them: text, `base64:…` for bytes that are not UTF-8, or null.
   const value = (name: string, v: unknown): Buffer | null => {
     if (v === null) return null
     if (typeof v !== 'string') throw bad(`header ${name} is not text or null`)
-    return Buffer.from(v, 'utf8')
+    return rawBytes(v)
   }
   if (Array.isArray(headers)) {
     return headers.map((pair) => {
@@ -148,7 +149,10 @@ function parseHeaders(headers: unknown, bad: Bad): HeaderPair[] {
     })
   }
   if (typeof headers !== 'object') throw bad('headers is neither an object nor a list of pairs')
-  return Object.entries(headers as Record<string, unknown>).map(([k, v]) => ({ key: k, value: value(k, v) }))
+  // A repeated name holds the array of its values, in order (es tail's shape).
+  return Object.entries(headers as Record<string, unknown>).flatMap(([k, v]) =>
+    Array.isArray(v) ? v.map((item) => ({ key: k, value: value(k, item) })) : [{ key: k, value: value(k, v) }],
+  )
 }
 
 /**

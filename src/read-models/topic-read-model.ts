@@ -6,7 +6,7 @@
 import type { LogReader } from '../kafka/log-reader.js'
 import { readSnapshots, type SnapshotDecoder } from '../snapshots/latest.js'
 import { type ReadModel, scanInMemory } from './read-model.js'
-import type { Row } from './row.js'
+import { type Row, undecodableRow } from './row.js'
 
 export interface TopicReadModelSource {
   reader: Pick<LogReader, 'resolveRanges' | 'read'>
@@ -26,9 +26,11 @@ export function openTopicReadModel(topic: string, source: TopicReadModelSource):
               : [
                   [
                     entry.key,
-                    entry.value !== null && typeof entry.value === 'object' && !Array.isArray(entry.value)
-                      ? (entry.value as Row)
-                      : { value: entry.value },
+                    entry.error !== undefined
+                      ? undecodableRow(entry.error, entry.raw)
+                      : entry.value !== null && typeof entry.value === 'object' && !Array.isArray(entry.value)
+                        ? (entry.value as Row)
+                        : { value: entry.value },
                   ] as const,
                 ],
           ),

@@ -18,6 +18,15 @@ export function renderDrift(details: AggregateDrift[], paint: ChalkInstance): st
       case 'extra':
         rows.push([drift.aggregateId, paint.yellow('extra'), '', paint.dim('(no state)'), cell(drift.actual)])
         break
+      case 'undecodable':
+        rows.push([
+          drift.aggregateId,
+          paint.red('undecodable'),
+          '',
+          drift.expected === undefined ? paint.dim('(no state)') : cell(drift.expected),
+          paint.red(drift.error),
+        ])
+        break
       case 'changed':
         for (const field of drift.fields) {
           const name =
@@ -38,12 +47,12 @@ export function renderDrift(details: AggregateDrift[], paint: ChalkInstance): st
 export function describeDiff(report: DiffReport, paint: ChalkInstance): string[] {
   const { counts, replay } = report
   const count = (n: number) => n.toLocaleString('en-US')
-  const drifted = counts.missing + counts.extra + counts.changed
+  const drifted = counts.missing + counts.extra + counts.changed + counts.undecodable
   const verdict = report.drift
     ? paint.red(`drift in ${count(drifted)} ${drifted === 1 ? 'aggregate' : 'aggregates'}`)
     : paint.green('no drift')
   const lines = [
-    `${verdict}: ${counts.missing} missing in the read model, ${counts.extra} extra${counts.readModel === null ? ' (not listable: unknown)' : ''}, ${counts.changed} changed; ${count(counts.compared)} of ${count(counts.replayed)} replayed aggregates compared with ${report.readModel}`,
+    `${verdict}: ${counts.missing} missing in the read model, ${counts.extra} extra${counts.readModel === null ? ' (not listable: unknown)' : ''}, ${counts.changed} changed${counts.undecodable ? `, ${counts.undecodable} undecodable` : ''}; ${count(counts.compared)} of ${count(counts.replayed)} replayed aggregates compared with ${report.readModel}`,
   ]
   if (drifted > report.details.length) lines.push(`showing ${report.details.length} of ${drifted} (--limit)`)
   if (counts.ahead > 0) {

@@ -21,8 +21,8 @@ export interface Output {
   readonly json: boolean
   /** True when stderr is a terminal and progress may be drawn. */
   readonly progressEnabled: boolean
-  /** One line of data on stdout. */
-  data(line: string): void
+  /** One line of data on stdout: text, or bytes written as they are (then a newline). */
+  data(line: string | Buffer): void
   /** A promise while stdout is backed up (a slow pipe), undefined when it takes more now. */
   drained(): Promise<void> | undefined
   /** A warning on stderr. */
@@ -47,7 +47,11 @@ export function createOutput(options: OutputOptions): Output {
     json: options.json,
     progressEnabled: Boolean(stderr.isTTY) && !options.json,
     data: (line) => {
-      stdout.write(`${line}\n`)
+      if (typeof line === 'string') stdout.write(`${line}\n`)
+      else {
+        stdout.write(line)
+        stdout.write('\n')
+      }
     },
     drained: () =>
       stdout.writableNeedDrain ? new Promise<void>((resolve) => stdout.once('drain', () => resolve())) : undefined,

@@ -1,12 +1,14 @@
 /**
  * One record → one line of output, in the formats of streaming commands:
- *   pretty  time, topic/partition@offset, key, coloured type, version, value (for people)
+ *   pretty  time, topic/partition@offset, key, coloured type, version, [headers], value (for
+ *           people; control characters escaped, so one record is one line)
  *   ndjson  one compact JSON object per line (for jq and scripts)
  *   json    the same object, indented (for reading JSON by eye)
  *   raw     the value bytes as they are, one record per line (like kcat's default)
  * A record that could not be decoded is never dropped: it is shown raw, with the decode error.
  */
 import type { ChalkInstance } from 'chalk'
+import { escapeControl } from './escape.js'
 
 export type RecordFormat = 'pretty' | 'json' | 'ndjson' | 'raw'
 export const RECORD_FORMATS: RecordFormat[] = ['pretty', 'json', 'ndjson', 'raw']
@@ -16,8 +18,13 @@ export interface ShownRecord {
   partition: number
   offset: number
   timestamp: number
+  /** The decoded key; null when the key is null or could not be decoded (then `keyError` says why). */
   key: unknown
-  headers: Record<string, string>
+  /** Why the key could not be decoded; then `rawKey` holds its bytes. The value is decoded apart. */
+  keyError?: string
+  rawKey?: Buffer | null
+  /** Every header in stored order, repeated names and null values included. */
+  headers: ReadonlyArray<readonly [string, Buffer | string | null]>
   type?: string
   id?: string
   aggregateId?: string
@@ -27,8 +34,9 @@ export interface ShownRecord {
   schema?: { name?: string; id?: number; fingerprint?: string }
   /** The decoded value (absent when decoding failed). */
   value?: unknown
-  /** Why decoding failed; then `rawValue` holds the bytes. */
+  /** Why the value could not be decoded. */
   error?: string
+  /** The value's bytes as stored (what `raw` writes; shown beside `error`). */
   rawValue?: Buffer | null
 }
 
@@ -41,13 +49,17 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
     timestamp: new Date(record.timestamp).toISOString(),
     key: record.key ?? null,
   }
+  if (record.keyError !== undefined) {
+    out.keyError = record.keyError
+    out.keyRaw = rawText(record.rawKey)
+  }
   if (record.type !== undefined) out.type = record.type
   if (record.id !== undefined) out.id = record.id
   if (record.aggregateId !== undefined) out.aggregateId = record.aggregateId
   if (record.causationId !== undefined) out.causationId = record.causationId
   if (record.version !== undefined) out.version = record.version
   if (record.schema !== undefined) out.schema = record.schema
-  if (Object.keys(record.headers).length > 0) out.headers = record.headers
+  if (record.headers.length > 0) out.headers = headersJson(record.headers)
   if (record.error !== undefined) {
     out.error = record.error
     out.raw = rawText(record.rawValue)
@@ -57,37 +69,86 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
   return out
 }
 
-export function formatRecord(record: ShownRecord, format: RecordFormat, paint: ChalkInstance): string {
+/**
+ * Headers as JSON: name → value, in the order names first appear; a name repeated in the record →
+ * the array of its values in order; a null value → null. A value is its UTF-8 text, or
+ * `base64:…` when it is not valid UTF-8.
+ */
+export function headersJson(headers: ShownRecord['headers']): Record<string, string | null | Array<string | null>> {
+  const out: Record<string, string | null | Array<string | null>> = {}
+  const repeated = new Set<string>()
+  for (const [name, value] of headers) {
+    const text = headerValueText(value)
+    if (!Object.hasOwn(out, name)) out[name] = text
+    else if (repeated.has(name)) (out[name] as Array<string | null>).push(text)
+    else {
+      out[name] = [out[name] as string | null, text]
+      repeated.add(name)
+    }
+  }
+  return out
+}
+
+function headerValueText(value: Buffer | string | null): string | null {
+  if (value === null || typeof value === 'string') return value
+  const text = value.toString('utf8')
+  return Buffer.from(text, 'utf8').equals(value) ? text : `base64:${value.toString('base64')}`
+}
+
+const EMPTY = Buffer.alloc(0)
+
+/** A line of text, or for `raw` the value's bytes (binary included, never re-serialised). */
+export function formatRecord(record: ShownRecord, format: RecordFormat, paint: ChalkInstance): string | Buffer {
   switch (format) {
     case 'ndjson':
       return JSON.stringify(recordJson(record))
     case 'json':
       return JSON.stringify(recordJson(record), null, 2)
     case 'raw':
-      if (record.error !== undefined) return rawText(record.rawValue) ?? ''
-      return typeof record.value === 'string' ? record.value : JSON.stringify(toJsonSafe(record.value))
+      // The value's bytes exactly as stored (a null value: an empty line, as kcat prints it).
+      return record.rawValue ?? EMPTY
     default:
       return prettyRecord(record, paint)
   }
 }
 
+/**
+ * Every piece of record data (key, type, headers, value, raw bytes, errors, which may quote the
+ * bytes) is escaped before it is painted: a record cannot reach the terminal as control codes.
+ */
 function prettyRecord(record: ShownRecord, paint: ChalkInstance): string {
   const time = new Date(record.timestamp).toISOString().replace('T', ' ').replace('Z', '')
   const where = paint.dim(`${record.topic}/${record.partition}@${record.offset}`)
-  const key = record.key === null || record.key === undefined ? paint.dim('(no key)') : paint.cyan(textOf(record.key))
-  const type = record.type ? paint.bold(paint.magenta(record.type)) : ''
+  const key =
+    record.keyError !== undefined
+      ? `${paint.red(`key error: ${escapeControl(record.keyError)}`)}  key raw: ${peopleText(record.rawKey)}`
+      : record.key === null || record.key === undefined
+        ? paint.dim('(no key)')
+        : paint.cyan(escapeControl(textOf(record.key)))
+  const type = record.type ? paint.bold(paint.magenta(escapeControl(record.type))) : ''
   const version = record.version !== undefined ? paint.dim(`v${record.version}`) : ''
-  if (record.error !== undefined) {
-    return [
-      paint.dim(time),
-      where,
-      key,
-      paint.red(`decode error: ${record.error}`),
-      `raw: ${rawText(record.rawValue)}`,
-    ].join('  ')
-  }
-  const value = typeof record.value === 'string' ? record.value : JSON.stringify(toJsonSafe(record.value))
-  return [paint.dim(time), where, key, type, version, value].filter((part) => part !== '').join('  ')
+  const headers = record.headers.length > 0 ? paint.dim(`[${prettyHeaders(record.headers)}]`) : ''
+  const value =
+    record.error !== undefined
+      ? `${paint.red(`decode error: ${escapeControl(record.error)}`)}  raw: ${peopleText(record.rawValue)}`
+      : escapeControl(textOf(record.value))
+  return [paint.dim(time), where, key, type, version, headers, value].filter((part) => part !== '').join('  ')
+}
+
+function prettyHeaders(headers: ShownRecord['headers']): string {
+  return headers
+    .map(([name, value]) => {
+      const text = value === null ? '(null)' : typeof value === 'string' ? value : peopleText(value)
+      return `${escapeControl(name)}=${escapeControl(text ?? '')}`
+    })
+    .join(', ')
+}
+
+/** Bytes for people: their UTF-8 text, escaped, when they are valid UTF-8, else `base64:…`. */
+function peopleText(bytes: Buffer | null | undefined): string {
+  if (bytes === null || bytes === undefined) return '(null)'
+  const text = bytes.toString('utf8')
+  return Buffer.from(text, 'utf8').equals(bytes) ? escapeControl(text) : `base64:${bytes.toString('base64')}`
 }
 
 function textOf(value: unknown): string {

@@ -19,7 +19,7 @@ export function describeReplay(result: ReplayServiceResult, paint: ChalkInstance
   const lines = [
     `${paint.green('replayed')} ${count(result.events)} events into ${count(result.aggregates)} aggregates in ${formatDuration(result.durationMs)} (${formatRate(result.eventsPerSecond)}${result.workers > 1 ? `, ${result.workers} threads` : ''})${result.resumed ? ', resumed from stored offsets' : ''}`,
     `${result.complete ? 'complete at' : 'stopped at'} ${describeReach(result.partitions)}`,
-    `state: ${result.state}${result.out ? `; written to ${result.out.file}` : ''}`,
+    `state: ${result.state}${result.out ? `; written to ${result.out.file === '-' ? 'stdout' : result.out.file}` : ''}`,
   ]
   if (result.skippedCount > 0) {
     lines.push(paint.yellow(`skipped ${result.skippedCount} undecodable records:`))

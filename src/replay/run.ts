@@ -2,8 +2,8 @@
  * `es replay`: fold the events of a set of topics, from offset 0 or from the offsets stored with
  * the state, up to the ends fixed at start, and report what was reached.
  */
-import { createWriteStream } from 'node:fs'
-import { rename } from 'node:fs/promises'
+import { createWriteStream, fstat, type Stats } from 'node:fs'
+import { lstat, realpath, rename, stat } from 'node:fs/promises'
 import { finished } from 'node:stream/promises'
 import type { ResolvedConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
@@ -232,11 +232,60 @@ function resumeRange(
   return { ...range, start: stored }
 }
 
-/** Writes the final state: NDJSON (`{"aggregateId","state"}` per line) for .ndjson/.jsonl, else one JSON object. */
+/**
+ * Writes the final state: NDJSON (`{"aggregateId","state"}` per line) for `-` (stdout) and
+ * .ndjson/.jsonl, else one JSON object. A regular file (or a new path) is written atomically: a
+ * temporary file beside it, then a rename, through a symlink onto its target. Anything else (a
+ * device such as /dev/stdout, a FIFO, a dangling symlink) is written through, never replaced.
+ */
 export async function writeState(file: string, entries: Iterable<[string, unknown]>): Promise<number> {
+  if (file === '-') return writeEntries(process.stdout, true, entries)
   const ndjson = /\.(ndjson|jsonl)$/i.test(file)
-  const temporary = `${file}.tmp-${process.pid}`
-  const out = createWriteStream(temporary)
+  const target = await atomicTarget(file)
+  // Our own stdout or stderr by another name (/dev/stdout, /proc/self/fd/1): written as a stream,
+  // since a socket behind it (a parent's pipe) cannot be opened by path.
+  const own = target === undefined ? await ownStream(file) : undefined
+  if (own !== undefined) return writeEntries(own, ndjson, entries)
+  const out = createWriteStream(target === undefined ? file : `${target}.tmp-${process.pid}`)
+  const count = await writeEntries(out, ndjson, entries)
+  out.end()
+  await finished(out)
+  if (target !== undefined) await rename(`${target}.tmp-${process.pid}`, target)
+  return count
+}
+
+/** The path to replace atomically (a regular file's real path, or a new path), else undefined. */
+async function atomicTarget(file: string): Promise<string | undefined> {
+  const stats = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined
+    throw error
+  })
+  if (stats !== undefined) return stats.isFile() ? realpath(file) : undefined
+  // Missing: a new path, unless it is a symlink to nothing (written through, creating its target).
+  const link = await lstat(file).catch(() => undefined)
+  return link === undefined ? file : undefined
+}
+
+async function ownStream(file: string): Promise<NodeJS.WritableStream | undefined> {
+  const stats = await stat(file).catch(() => undefined)
+  if (stats === undefined) return undefined
+  for (const [fd, stream] of [
+    [1, process.stdout],
+    [2, process.stderr],
+  ] as const) {
+    const own = await new Promise<Stats | undefined>((resolve) =>
+      fstat(fd, (error, s) => resolve(error ? undefined : s)),
+    )
+    if (own !== undefined && own.dev === stats.dev && own.ino === stats.ino) return stream
+  }
+  return undefined
+}
+
+async function writeEntries(
+  out: NodeJS.WritableStream,
+  ndjson: boolean,
+  entries: Iterable<[string, unknown]>,
+): Promise<number> {
   let count = 0
   // Lines are gathered into ~1 MiB chunks: one write (and one await) per chunk, not per aggregate.
   let chunk = ndjson ? '' : '{\n'
@@ -253,8 +302,5 @@ export async function writeState(file: string, entries: Iterable<[string, unknow
   }
   if (!ndjson) chunk += count > 0 ? '\n}\n' : '}\n'
   await flush()
-  out.end()
-  await finished(out)
-  await rename(temporary, file)
   return count
 }

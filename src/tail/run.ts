@@ -2,14 +2,15 @@
  * `es tail`: read records of one or more topics over a range, or follow them live, decode each
  * through the service's envelope, filter, and hand each shown record to the renderer.
  * A record that cannot be decoded is shown raw with its error, never dropped; filters that need
- * the decoded value (type, where) cannot match it, but key filters still apply to the raw key.
+ * the decoded value (type, where) cannot match it, but key filters still apply: to the decoded key
+ * when only the value failed (key and value are decoded apart), else to the key's bytes as text.
  */
 
 import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
-import type { DecodedEvent } from '../envelope/index.js'
+import { type DecodedEvent, partialDecode } from '../envelope/index.js'
 import type { LogReader, PartitionRange, ReadOptions } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
-import type { KafkaRecord } from '../kafka/record.js'
+import { headerEntries, type KafkaRecord } from '../kafka/record.js'
 import type { ShownRecord } from '../render/records.js'
 import { createFilterCoverage, type FilterCoverage, type FilterNotice, matches, type RecordFilter } from './filter.js'
 
@@ -74,12 +75,12 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
         read++
         let shownRecord = decodeAndFilter(record, request.decode, request.filter, coverage)
         if (shownRecord instanceof Promise) shownRecord = await shownRecord
-        if (shownRecord === HIDDEN_UNDECODABLE || (shownRecord !== undefined && shownRecord.error !== undefined)) {
+        if (shownRecord === HIDDEN_UNDECODABLE || (shownRecord !== undefined && isUndecodable(shownRecord))) {
           failures.add({
             ...record,
             schema: request.schemaOf?.(record),
             type: shownRecord === HIDDEN_UNDECODABLE ? undefined : shownRecord.type,
-            reason: shownRecord === HIDDEN_UNDECODABLE ? undefined : shownRecord.error,
+            reason: shownRecord === HIDDEN_UNDECODABLE ? undefined : (shownRecord.keyError ?? shownRecord.error),
           })
         }
         if (shownRecord === HIDDEN_UNDECODABLE) {
@@ -88,7 +89,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
           continue
         }
         if (shownRecord === undefined) continue
-        if (shownRecord.error !== undefined) undecodable++
+        if (isUndecodable(shownRecord)) undecodable++
         const schema = request.schemaOf?.(record)
         if (schema) shownRecord.schema = schema
         request.onRecord(shownRecord)
@@ -120,6 +121,8 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
 
 const HIDDEN_UNDECODABLE = Symbol('hidden undecodable')
 
+const isUndecodable = (record: ShownRecord) => record.error !== undefined || record.keyError !== undefined
+
 /** The record to show, or undefined when a filter rejects it. */
 function decodeAndFilter(
   record: KafkaRecord,
@@ -143,23 +146,41 @@ function decodeAndFilter(
 type Shown = ShownRecord | undefined | typeof HIDDEN_UNDECODABLE
 
 function undecodable(record: KafkaRecord, error: unknown, filter: RecordFilter): Shown {
-  const key = record.key === null ? null : record.key.toString('utf8')
   // Undecodable: type and payload filters cannot judge it; without such filters it is shown.
   if (filter.types?.length || filter.where?.length) return HIDDEN_UNDECODABLE
-  if (!matches({ keys: filter.keys }, { key })) return undefined
-  return {
+  const message = (error as Error).message
+  const decoded = partialDecode(error)
+  const keyFailed = (error as { where?: { part?: string } }).where?.part === 'key'
+  // The decoded key when only the value failed; else (no decoder's answer) the key as text.
+  const key =
+    decoded !== undefined && 'key' in decoded
+      ? decoded.key
+      : keyFailed || record.key === null
+        ? null
+        : record.key.toString('utf8')
+  // An undecodable key is matched by its bytes as text: `--key` still finds it.
+  const keyText = keyFailed && record.key !== null ? record.key.toString('utf8') : key
+  if (!matches({ keys: filter.keys }, { key: keyText })) return undefined
+  const type = (error as { where?: { type?: string } }).where?.type
+  const shown: ShownRecord = {
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
     timestamp: record.timestamp,
     key,
-    headers: textHeaders(record.headers),
-    ...((error as { where?: { type?: string } }).where?.type === undefined
-      ? {}
-      : { type: (error as { where: { type: string } }).where.type }),
-    error: (error as Error).message,
+    headers: headerEntries(record),
+    ...(type === undefined ? {} : { type }),
     rawValue: record.value,
   }
+  if (keyFailed) {
+    shown.keyError = message
+    shown.rawKey = record.key
+    if (decoded !== undefined && 'value' in decoded) shown.value = decoded.value
+    else shown.error = decoded !== undefined && 'valueError' in decoded ? decoded.valueError : message
+  } else {
+    shown.error = message
+  }
+  return shown
 }
 
 function filterDecoded(
@@ -176,20 +197,13 @@ function filterDecoded(
     offset: record.offset,
     timestamp: record.timestamp,
     key: event.key,
-    headers: event.headers,
+    headers: headerEntries(record),
     type: event.type,
     id: event.id,
     aggregateId: event.aggregateId,
     causationId: event.causationId,
     version: event.version,
     value: event.value,
+    rawValue: record.value,
   }
-}
-
-function textHeaders(headers: KafkaRecord['headers']): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined) out[name] = typeof value === 'string' ? value : value.toString('utf8')
-  }
-  return out
 }

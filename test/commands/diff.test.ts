@@ -122,6 +122,7 @@ describe('es diff with the sample bank service (real binary, real broker, SQLite
       extra: 0,
       changed: 0,
       ahead: 0,
+      undecodable: 0,
     })
     assert.equal(json.replay.events, 6)
   })

@@ -42,6 +42,7 @@ describe('diff: replayed state against read-model rows', () => {
       extra: 0,
       changed: 0,
       ahead: 0,
+      undecodable: 0,
     })
     assert.deepEqual(result.details, [])
     assert.deepEqual(result.unmapped, [])
