@@ -66,6 +66,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
     const runtime = openRuntime(await this.settings(), this.serviceFlag, { debug: (line) => this.out.debug(line) })
     // Ctrl-C ends a follow with exit 0, as kcat's does; a second one exits 130 at once.
     const interruption = this.interruption()
+    const lines = this.out.batch()
     try {
       const topics = resolveTopics(runtime.service, args.stream, flags.topic, 'events')
       const summary = await runTail({
@@ -78,8 +79,11 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         limit: flags.limit,
         decode: await runtime.decoder(),
         schemaOf: await runtime.schemaOf(),
-        onRecord: (record) => this.out.data(formatRecord(record, flags.format, this.out.paint)),
-        drained: () => this.out.drained(),
+        onRecord: (record) => lines.add(formatRecord(record, flags.format, this.out.paint)),
+        drained: () => {
+          lines.flush()
+          return this.out.drained()
+        },
         signal: interruption.signal,
         onConnection: (state, message) => (state === 'lost' ? this.out.warn(message) : this.out.info(message)),
       })
@@ -102,6 +106,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
       }
       return summary
     } finally {
+      lines.flush()
       interruption.release()
       await runtime.close()
     }
