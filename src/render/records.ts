@@ -165,6 +165,34 @@ export function rawText(bytes: Buffer | null | undefined): string | null {
 
 /** Buffers → base64 strings, bigints → numbers or strings, so any decoded value prints as JSON. */
 export function toJsonSafe(value: unknown): unknown {
+  // Most values (all of a JSON codec's) need nothing: checking costs less than copying them.
+  return isJsonSafe(value) ? value : jsonSafeCopy(value)
+}
+
+/** True when JSON.stringify writes the value as toJsonSafe would: plain data only. */
+function isJsonSafe(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return true
+    case 'object': {
+      if (value === null) return true
+      if (Array.isArray(value)) {
+        for (const item of value) if (!isJsonSafe(item)) return false
+        return true
+      }
+      const prototype = Object.getPrototypeOf(value)
+      if (prototype !== Object.prototype && prototype !== null) return false
+      for (const key in value) if (!isJsonSafe((value as Record<string, unknown>)[key])) return false
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+function jsonSafeCopy(value: unknown): unknown {
   if (value === undefined) return null
   if (Buffer.isBuffer(value)) return `base64:${value.toString('base64')}`
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
