@@ -140,3 +140,21 @@ export function requireCommandType<T>(commands: Record<string, T>, type: string,
       : `service ${service} declares no commands in its config`,
   })
 }
+
+/** `--header k=v` pairs. */
+export function parseHeaders(pairs: string[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--header "${pair}" is not k=v`, { code: 'USAGE' })
+    headers[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return headers
+}
+
+/** All of stdin, as text. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
