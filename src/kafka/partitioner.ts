@@ -89,3 +89,44 @@ export function producerPartitioner(name: PartitionerName, partitions: number): 
     return next
   }
 }
+
+/**
+ * The ranges holding `keys` under the partitioner: per topic, only the partitions the keys hash
+ * to (`ranges` must hold every partition of each topic: their count is the partition count).
+ * A topic where some key's partition is unknown keeps all its ranges. `narrowed` lists the
+ * topic/partitions kept where ranges were dropped.
+ */
+export function keyRanges<R extends { topic: string; partition: number }>(
+  ranges: R[],
+  name: PartitionerName,
+  keys: Buffer[],
+): { ranges: R[]; narrowed: Array<{ topic: string; partition: number }> } {
+  if (name === 'none' || keys.length === 0) return { ranges, narrowed: [] }
+  const byTopic = new Map<string, R[]>()
+  for (const range of ranges) byTopic.set(range.topic, [...(byTopic.get(range.topic) ?? []), range])
+  const kept: R[] = []
+  const narrowed: Array<{ topic: string; partition: number }> = []
+  for (const [topic, own] of byTopic) {
+    const wanted = keys.map((key) => partitionOf(name, key, own.length))
+    if (wanted.some((p) => p === undefined)) {
+      kept.push(...own)
+      continue
+    }
+    for (const range of own) {
+      if (!wanted.includes(range.partition)) continue
+      kept.push(range)
+      narrowed.push({ topic, partition: range.partition })
+    }
+  }
+  return { ranges: kept, narrowed }
+}
+
+/** `no record with key K in T partition P (where murmur2 puts it): …` */
+export function keyNotFoundMessage(
+  key: string,
+  name: PartitionerName,
+  where: Array<{ topic: string; partition: number }>,
+): string {
+  const places = where.map((w) => `${w.topic} partition ${w.partition}`).join(', ')
+  return `no record with key ${key} in ${places} (where the ${name} partitioner puts it); if the producer partitions otherwise, run with --partitioner none to read every partition`
+}

@@ -9,6 +9,7 @@ import { NotFoundError } from '../errors.js'
 import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
 import { ConnectionWatch } from './connection-watch.js'
 import { topicNotFound } from './log-reader.js'
+import { type PartitionerName, producerPartitioner } from './partitioner.js'
 
 export interface OutgoingRecord {
   topic: string
@@ -116,11 +117,12 @@ export async function openTopicProducer(
 export async function produceRecord(
   connection: KafkaConnection,
   record: OutgoingRecord,
-  options: ClientOptions & { createPartitioner?: ICustomPartitioner } = {},
+  options: ClientOptions & { partitioner?: PartitionerName } = {},
 ): Promise<ProducedRecord> {
   const producer = await openTopicProducer(connection, record.topic, options)
   try {
-    const [produced] = await producer.send([record])
+    const partition = producerPartitioner(options.partitioner ?? 'none', producer.partitions)(record.key)
+    const [produced] = await producer.send([{ ...record, partition }])
     return produced
   } finally {
     await producer.close()

@@ -10,6 +10,7 @@ import type { ResolvedConfig } from '../config/types.js'
 import type { DecodedEvent } from '../envelope/index.js'
 import { ConfigError, UnreachableError, UsageError } from '../errors.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
+import type { PartitionerName } from '../kafka/partitioner.js'
 import { produceRecord } from '../kafka/producer.js'
 import { rawText, toJsonSafe } from '../render/records.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
@@ -27,6 +28,8 @@ export interface SendRequest {
   expectedVersion?: number
   /** Zero-config: the topic to send to. */
   topic?: string
+  /** How keys map to partitions (default: the service's; none: as kafkajs, murmur2). */
+  partitioner?: PartitionerName
   dryRun?: boolean
   /** Shown the encoded record; false cancels (interactive confirmation). */
   confirm?: (record: SentRecord) => Promise<boolean>
@@ -107,7 +110,7 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     const produced = await produceRecord(
       request.config.kafka,
       { topic, key: encoded.key, value: encoded.value, headers: encoded.headers },
-      { debug: request.runtime?.debug },
+      { debug: request.runtime?.debug, partitioner: request.partitioner ?? service.partitioner },
     )
     result.partition = produced.partition
     result.offset = produced.offset
