@@ -91,6 +91,7 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
     }
     const spool = join(spoolDir, 'records.bin')
     const ids = request.wait ? new Set<string>() : undefined
+    const encodeStarted = performance.now()
     const count = await encodeLines(
       input,
       request.source === '-' ? 'stdin' : request.source,
@@ -102,6 +103,9 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
       },
     )
     request.onProgress?.('encoded', count)
+    request.runtime?.debug?.(
+      `--batch: ${count} commands validated and encoded in ${Math.round(performance.now() - encodeStarted)} ms`,
+    )
 
     const eventRanges: PartitionRange[] | undefined = request.wait
       ? await runtime.reader.resolveRanges(service.streams.events, { from: { kind: 'end' } })
@@ -138,6 +142,7 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
         total += size
       }
       await flush()
+      request.runtime?.debug?.(`--batch: ${produced} records produced in ${Math.round(performance.now() - started)} ms`)
       const durationMs = Math.round(performance.now() - started)
       const result: BatchResult = {
         service: service.name,
@@ -211,6 +216,7 @@ async function prepareLine(
       id: doc.id as string | undefined,
       headers: headers as Record<string, string> | undefined,
       expectedVersion: version as number | undefined,
+      ownedPayload: true,
     })
   } catch (error) {
     if (!(error instanceof EsError)) throw error

@@ -80,12 +80,17 @@ function validator(): { compile: (schema: object) => ValidateFunction } {
   return ajv
 }
 
+const compiled = new WeakMap<object, ValidateFunction>()
+
 /** Validates a payload; the error names the field path and the rule that failed (exit 5). */
 export function validatePayload(type: string, schema: object | undefined, payload: unknown): void {
   if (!schema) return
-  let validate: ValidateFunction
+  let validate = compiled.get(schema)
   try {
-    validate = validator().compile(schema)
+    if (!validate) {
+      validate = validator().compile(schema)
+      compiled.set(schema, validate)
+    }
   } catch (error) {
     throw new ConfigError(`the JSON Schema of command ${type} is invalid: ${(error as Error).message}`, {
       code: 'SCHEMA_INVALID',

@@ -27,6 +27,8 @@ export interface CommandInput {
   key?: unknown
   headers?: Record<string, string>
   expectedVersion?: number
+  /** The payload was parsed for this command alone: the encoder may write into it. */
+  ownedPayload?: boolean
 }
 
 export interface PreparedCommand extends EncodedRecord {
@@ -102,6 +104,7 @@ export function commandPreparer(runtime: ServiceRuntime, topicOverride?: string)
           expectedVersion,
           headers: command.headers,
           timestamp: Date.now(),
+          ownedPayload: command.ownedPayload,
         }),
       )
       // A command of a service keyed by aggregate that would go out without a key is lost to it
