@@ -35,6 +35,7 @@ export async function sendBatch(context: BenchContext, count: number, aggregates
   )
   context.log(`send batch: es send-command --batch of ${count.toLocaleString('en-US')} commands…`)
   const esRun = await timedEs(['send-command', '--batch', commands, '--topic', esTopic, '--verbose'], {
+    nodeArgs: process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [],
     env: { ES_CONFIG: config },
     rss: join(home, 'send-batch.rss'),
   })
