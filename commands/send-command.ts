@@ -92,5 +92,7 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
 }
 
 function requiredType(): never {
-  throw new UsageError('give the command TYPE (or --batch <file|->)', { code: 'USAGE' })
+  throw new UsageError('es send-command needs <type> (or --batch <file|->; see es send-command --help)', {
+    code: 'USAGE',
+  })
 }
