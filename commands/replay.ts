@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, codecFlags, onErrorFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, partitionerFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { describeReplay, traceLine } from '../src/render/replay.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
@@ -45,6 +45,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       min: 1,
       max: 16,
     }),
+    partitioner: partitionerFlag,
   }
 
   async run(): Promise<ReplayServiceResult> {
@@ -72,6 +73,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       out: flags.out,
       onError: flags['on-error'],
       workers: flags.workers,
+      partitioner: flags.partitioner,
       ...reporting,
     })
     finish()

@@ -1,10 +1,19 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { codecFlags, formatFlag, fromFlag, partitionFlag, topicFlag, untilFlag, whereFlag } from '../src/cli/flags.js'
+import {
+  codecFlags,
+  formatFlag,
+  fromFlag,
+  partitionerFlag,
+  partitionFlag,
+  topicFlag,
+  untilFlag,
+  whereFlag,
+} from '../src/cli/flags.js'
 import { describeFailureGroup } from '../src/codecs/failure-summary.js'
 import { checkRange } from '../src/kafka/offset-spec.js'
 import { formatRecord } from '../src/render/records.js'
-import { describeReach } from '../src/render/summary.js'
+import { describeReach, keysNotFound } from '../src/render/summary.js'
 import { resolveTopics } from '../src/service/resolve.js'
 import { openRuntime } from '../src/service/runtime.js'
 import { runTail, type TailSummary } from '../src/tail/run.js'
@@ -54,6 +63,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
     where: whereFlag(),
     limit: Flags.integer({ char: 'c', summary: 'Stop after this many shown records.', min: 1 }),
     format: formatFlag(),
+    partitioner: partitionerFlag,
   }
 
   async run(): Promise<TailSummary> {
@@ -75,6 +85,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         from,
         until,
         partitions: flags.partition,
+        partitioner: flags.partitioner ?? runtime.service.partitioner,
         filter: { keys: flags.key, types: flags.type, where: flags.where },
         limit: flags.limit,
         decode: await runtime.decoder(),
@@ -104,6 +115,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         )
         for (const group of summary.failures) this.out.warn(describeFailureGroup(group))
       }
+      for (const line of keysNotFound(summary)) this.out.warn(line)
       return summary
     } finally {
       lines.flush()

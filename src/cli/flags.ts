@@ -16,6 +16,7 @@ import {
   type StartSpec,
   startSpecForms,
 } from '../kafka/offset-spec.js'
+import { PARTITIONERS } from '../kafka/partitioner.js'
 import { RECORD_FORMATS, type RecordFormat } from '../render/records.js'
 import { zeroConfigService } from '../service/resolve.js'
 import { type CacheBound, parseCacheBound } from '../stores/state-cache.js'
@@ -221,3 +222,9 @@ export function applyCodecFlags(
     services: { ...config.services, [service.name]: { ...service, codec } },
   }
 }
+
+/** `--partitioner`: how the service's producer maps keys to partitions, over the config's. */
+export const partitionerFlag = Flags.option({
+  options: PARTITIONERS,
+  summary: "How keys map to partitions, overriding the service's config (none: every partition).",
+})()

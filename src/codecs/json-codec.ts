@@ -32,7 +32,13 @@ export function parseJsonText(text: string): unknown {
 /** `JSON.stringify` that fails with an `EncodeError` (cycles, bigints) instead of a TypeError. */
 export function stringifyJson(value: unknown): string {
   try {
-    return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? bigintToJson(v) : v))
+    // Without a replacer JSON.stringify takes V8's fast path; only a bigint needs the replacer.
+    try {
+      return JSON.stringify(value)
+    } catch (error) {
+      if (!/BigInt/i.test((error as Error).message)) throw error
+      return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? bigintToJson(v) : v))
+    }
   } catch (error) {
     throw new EncodeError(`cannot write value as JSON: ${(error as Error).message.split('\n')[0]}`)
   }

@@ -50,6 +50,8 @@ export interface CommandInput {
   timestamp: number
   /** The topic written to (registry subject names of Confluent codecs). */
   topic?: string
+  /** The payload is the encoder's to change (parsed for this command alone): not copied. */
+  ownedPayload?: boolean
 }
 
 export interface EncodedRecord {
@@ -119,7 +121,7 @@ export function createCommandEncoder(
       if (where !== undefined && value !== undefined) writeThroughLocator(where, target, value, context)
     }
     // A copy: writing envelope fields into the payload's object must not change the caller's.
-    write(payload, structuredClone(command.payload))
+    write(payload, command.ownedPayload ? command.payload : structuredClone(command.payload))
     for (const entry of defaults) write(entry.locator, structuredClone(entry.value))
     write(type, command.type)
     write(id, command.id)

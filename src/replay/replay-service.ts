@@ -5,9 +5,11 @@
 import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { UsageError } from '../errors.js'
+import type { PartitionRange } from '../kafka/log-reader.js'
 import type { EndSpec } from '../kafka/offset-spec.js'
+import { keyNotFoundMessage, keyRanges, type PartitionerName } from '../kafka/partitioner.js'
 import { fixRanges, foldRanges, replaySource } from '../projections/projection.js'
-import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
+import { openRuntime, type RuntimeOptions, type ServiceRuntime } from '../service/runtime.js'
 import { MemoryStateStore } from '../stores/memory-state-store.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { CacheBound } from '../stores/state-cache.js'
@@ -29,6 +31,8 @@ export interface ReplayServiceRequest {
   fromBeginning: boolean
   until?: EndSpec
   aggregate?: string
+  /** How the producer maps keys to partitions (default: the service's): --aggregate reads its partition. */
+  partitioner?: PartitionerName
   trace?: (event: ReducerEvent, state: unknown) => void
   out?: string
   onError: 'fail' | 'skip'
@@ -61,7 +65,13 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
     request.state === 'memory' ? new MemoryStateStore() : new SqliteStateStore(request.state, { cache: request.cache })
   try {
     const source = await replaySource(runtime.service, request)
-    const ranges = await fixRanges(runtime.reader, source.topics, request.until)
+    const partitioner = request.partitioner ?? runtime.service.partitioner
+    const { ranges, narrowed } = await aggregateRanges(
+      runtime,
+      await fixRanges(runtime.reader, source.topics, request.until),
+      partitioner,
+      request.aggregate,
+    )
     const summary = await foldRanges({
       runtime,
       source,
@@ -78,6 +88,9 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
       collect: request.state !== 'memory' || request.out !== undefined,
     })
     const result: ReplayServiceResult = { ...summary, projection: source.projection?.name }
+    if (request.aggregate !== undefined && narrowed.length > 0 && summary.complete && summary.events === 0) {
+      request.onWarning?.(keyNotFoundMessage(request.aggregate, partitioner, narrowed))
+    }
     if (summary.skippedCount > 0) {
       const failures = new FailureSummary()
       for (const skipped of summary.skipped) failures.add(skipped)
@@ -90,4 +103,26 @@ export async function replayService(request: ReplayServiceRequest): Promise<Repl
     await store.close()
     await runtime.close()
   }
+}
+
+/**
+ * With --aggregate, where the aggregate id is the record key and the partitioner is known: only
+ * the partition its key hashes to, per topic.
+ */
+async function aggregateRanges(
+  runtime: ServiceRuntime,
+  ranges: PartitionRange[],
+  partitioner: PartitionerName,
+  aggregate: string | undefined,
+): Promise<{ ranges: PartitionRange[]; narrowed: Array<{ topic: string; partition: number }> }> {
+  if (aggregate === undefined || partitioner === 'none' || runtime.service.envelope.aggregateId?.trim() !== 'key') {
+    return { ranges, narrowed: [] }
+  }
+  let key: Buffer | null
+  try {
+    key = (await runtime.codecs()).key.encode(aggregate)
+  } catch {
+    return { ranges, narrowed: [] } // a key codec that cannot encode the id: every partition
+  }
+  return key === null ? { ranges, narrowed: [] } : keyRanges(ranges, partitioner, [key])
 }

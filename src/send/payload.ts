@@ -80,12 +80,17 @@ function validator(): { compile: (schema: object) => ValidateFunction } {
   return ajv
 }
 
+const compiled = new WeakMap<object, ValidateFunction>()
+
 /** Validates a payload; the error names the field path and the rule that failed (exit 5). */
 export function validatePayload(type: string, schema: object | undefined, payload: unknown): void {
   if (!schema) return
-  let validate: ValidateFunction
+  let validate = compiled.get(schema)
   try {
-    validate = validator().compile(schema)
+    if (!validate) {
+      validate = validator().compile(schema)
+      compiled.set(schema, validate)
+    }
   } catch (error) {
     throw new ConfigError(`the JSON Schema of command ${type} is invalid: ${(error as Error).message}`, {
       code: 'SCHEMA_INVALID',
@@ -139,4 +144,22 @@ export function requireCommandType<T>(commands: Record<string, T>, type: string,
       ? `known types: ${known.join(', ')}${near.length ? `; did you mean ${near[0]}?` : ''}`
       : `service ${service} declares no commands in its config`,
   })
+}
+
+/** `--header k=v` pairs. */
+export function parseHeaders(pairs: string[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq <= 0) throw new UsageError(`--header "${pair}" is not k=v`, { code: 'USAGE' })
+    headers[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return headers
+}
+
+/** All of stdin, as text. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
 }

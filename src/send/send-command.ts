@@ -6,23 +6,15 @@
  * Invariants: nothing is produced unless the command is valid and encodes; with --wait, the events
  * stream's end offsets are fixed before producing, so no event caused by the command can be missed.
  */
-import { randomUUID } from 'node:crypto'
-import { retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
-import type { CommandSpec, ResolvedConfig, ServiceConfig } from '../config/types.js'
-import {
-  compileLocatorReader,
-  createCommandEncoder,
-  type DecodedEvent,
-  defaultCommandEnvelope,
-  parseLocator,
-} from '../envelope/index.js'
-import { ConfigError, InvalidDataError, UnreachableError, UsageError } from '../errors.js'
+import type { ResolvedConfig } from '../config/types.js'
+import type { DecodedEvent } from '../envelope/index.js'
+import { ConfigError, UnreachableError, UsageError } from '../errors.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
+import type { PartitionerName } from '../kafka/partitioner.js'
 import { produceRecord } from '../kafka/producer.js'
 import { rawText, toJsonSafe } from '../render/records.js'
-import { isZeroConfig } from '../service/resolve.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
-import { requireCommandType, validatePayload } from './payload.js'
+import { commandPreparer } from './prepare.js'
 
 export interface SendRequest {
   config: ResolvedConfig
@@ -36,6 +28,8 @@ export interface SendRequest {
   expectedVersion?: number
   /** Zero-config: the topic to send to. */
   topic?: string
+  /** How keys map to partitions (default: the service's; none: as kafkajs, murmur2). */
+  partitioner?: PartitionerName
   dryRun?: boolean
   /** Shown the encoded record; false cancels (interactive confirmation). */
   confirm?: (record: SentRecord) => Promise<boolean>
@@ -73,63 +67,22 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
   const runtime = openRuntime(request.config, request.service, request.runtime)
   const { service } = runtime
   try {
-    const zero = isZeroConfig(service)
-    const declared = Object.keys(service.commands).length > 0
-    const spec = declared ? requireCommandType(service.commands, request.type, service.name) : undefined
-    const topic = request.topic ?? service.streams.commands[0]
-    if (!topic) {
-      throw new ConfigError(
-        `no commands stream is configured${zero ? ' (no config file found)' : ` for service ${service.name}`}`,
-        {
-          code: 'NO_STREAM',
-          suggestion: 'give --topic (and --brokers), or set the service streams.commands in the config',
-        },
-      )
-    }
+    const preparer = commandPreparer(runtime, request.topic)
+    const { topic } = preparer
+    const spec = preparer.spec(request.type)
     const payload = typeof request.payload === 'function' ? await request.payload(spec?.schema) : request.payload
     if (payload === undefined) {
       throw new UsageError('no payload: give --data, --data-file <path|->, or --interactive', { code: 'NO_PAYLOAD' })
     }
-    validatePayload(request.type, spec?.schema, payload)
-
-    const envelopeService: Pick<ServiceConfig, 'name' | 'envelope'> = zero
-      ? { name: service.name, envelope: defaultCommandEnvelope }
-      : service
-    const codecs = await runtime.codecs()
-    const encode = createCommandEncoder(
-      envelopeService,
-      zero ? { key: codecs.key, value: jsonCodec(codecs.value) } : codecs,
-    )
-    const commandId = request.id ?? randomUUID()
-    const expectedVersion = request.expectedVersion ?? defaultExpectedVersion(spec, request.type, service.name)
-    // Encoding may need a schema or a registry id first (Confluent codecs): loaded, then retried.
-    const encoded = await retryAfterLoadingSchemas(() =>
-      encode({
-        topic,
-        type: request.type,
-        payload,
-        id: commandId,
-        key: request.key ?? keyFromPayload(spec, payload, `services.${service.name}.commands.${request.type}.key`),
-        expectedVersion,
-        headers: request.headers,
-        timestamp: Date.now(),
-      }),
-    )
-    // A command of a service keyed by aggregate that would go out without a key is lost to it
-    // (seed 003 folds by key): refused, nothing produced.
-    const keyed = spec?.key !== undefined || isKeyLocator(envelopeService.envelope.aggregateId)
-    if (keyed && (encoded.key === null || encoded.key.length === 0)) {
-      throw new InvalidDataError(
-        `${request.type} has no key: ${spec?.key ? `${spec.key} is not in the payload and no --key was given` : 'the aggregate id is the record key and no --key was given'}; nothing was produced`,
-        {
-          code: 'NO_KEY',
-          where: spec?.key ? { path: spec.key } : undefined,
-          suggestion: spec?.key
-            ? `give --key <id>, or ${spec.key} in the payload`
-            : `give --key <id> (or set services.${service.name}.commands.${request.type}.key to a payload field)`,
-        },
-      )
-    }
+    const encoded = await preparer.prepare({
+      type: request.type,
+      payload,
+      id: request.id,
+      key: request.key,
+      headers: request.headers,
+      expectedVersion: request.expectedVersion,
+    })
+    const { commandId } = encoded
     const record: SentRecord = {
       topic,
       key: encoded.key === null ? null : rawText(encoded.key),
@@ -157,7 +110,7 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     const produced = await produceRecord(
       request.config.kafka,
       { topic, key: encoded.key, value: encoded.value, headers: encoded.headers },
-      { debug: request.runtime?.debug },
+      { debug: request.runtime?.debug, partitioner: request.partitioner ?? service.partitioner },
     )
     result.partition = produced.partition
     result.offset = produced.offset
@@ -240,56 +193,6 @@ export async function sendCommand(request: SendRequest): Promise<SendResult> {
     return result
   } finally {
     await runtime.close()
-  }
-}
-
-/** Whether the locator reads the record key (`key`, `key | lower`, …). */
-function isKeyLocator(text: string | undefined): boolean {
-  return typeof text === 'string' && /^\s*key\s*(\||$)/.test(text)
-}
-
-/**
- * The expected version without `--expected-version`: the command type's default (0 for a command
- * that creates its aggregate), undefined, or refused where the service checks it (`required`).
- */
-function defaultExpectedVersion(spec: CommandSpec | undefined, type: string, service: string): number | undefined {
-  if (spec?.expectedVersion === undefined || typeof spec.expectedVersion === 'number') return spec?.expectedVersion
-  throw new InvalidDataError(`${type} needs --expected-version: ${service} checks the version it expects`, {
-    code: 'NO_EXPECTED_VERSION',
-    where: { path: `services.${service}.commands.${type}.expectedVersion` },
-    suggestion: `give --expected-version <n> (the aggregate's current version: es replay --aggregate <id>)`,
-  })
-}
-
-/**
- * The record key when `--key` is absent: read from the payload where the command type's config
- * says (`key: $.accountId`). Undefined when not configured or absent from the payload.
- */
-function keyFromPayload(spec: CommandSpec | undefined, payload: unknown, field: string): unknown {
-  if (!spec?.key) return undefined
-  const read = compileLocatorReader(parseLocator(spec.key, field))
-  const key = read({
-    record: { topic: '', partition: -1, offset: -1, timestamp: 0, key: null, value: null, headers: {} },
-    key: undefined,
-    value: payload,
-    generation: 0,
-    jsonCache: { generation: -1, inputs: [], outputs: [] },
-    valueSchemaName: () => undefined,
-  })
-  return key === null ? undefined : key
-}
-
-/** Zero-config commands are JSON whatever the value codec guesses on reads. */
-function jsonCodec(codec: {
-  encode(value: unknown): Buffer | null
-  decode(bytes: Buffer | null): unknown
-  name: string
-}) {
-  return {
-    ...codec,
-    name: 'json',
-    encode: (value: unknown) => (value === undefined || value === null ? null : Buffer.from(JSON.stringify(value))),
-    decode: (bytes: Buffer | null) => codec.decode(bytes),
   }
 }
 

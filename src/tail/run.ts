@@ -10,6 +10,7 @@ import { type FailureGroup, FailureSummary } from '../codecs/failure-summary.js'
 import { type DecodedEvent, partialDecode } from '../envelope/index.js'
 import type { LogReader, PartitionRange, ReadOptions } from '../kafka/log-reader.js'
 import type { EndSpec, StartSpec } from '../kafka/offset-spec.js'
+import { keyRanges, type PartitionerName } from '../kafka/partitioner.js'
 import { headerEntries, type KafkaRecord } from '../kafka/record.js'
 import type { ShownRecord } from '../render/records.js'
 import { createFilterCoverage, type FilterCoverage, type FilterNotice, matches, type RecordFilter } from './filter.js'
@@ -21,6 +22,8 @@ export interface TailRequest {
   /** Undefined: follow the log until `signal` aborts or `limit` is reached. */
   until?: EndSpec
   partitions?: number[]
+  /** How the producer maps keys to partitions: with --key, only their partitions are read. */
+  partitioner?: PartitionerName
   filter: RecordFilter
   limit?: number
   /** Synchronous except when a schema must be loaded first (then a promise). */
@@ -48,14 +51,31 @@ export interface TailSummary {
   ranges: Array<{ topic: string; partition: number; start: number; end?: number }>
   /** `--where` paths and `--type` that no record read had at all (so they could not match). */
   notices: FilterNotice[]
+  /** With --key on a known partitioner: the partitions read, and the keys no record read had. */
+  keyPartitions?: {
+    partitioner: PartitionerName
+    narrowed: Array<{ topic: string; partition: number }>
+    unseen: string[]
+  }
 }
 
 export async function runTail(request: TailRequest): Promise<TailSummary> {
-  const ranges: PartitionRange[] = await request.reader.resolveRanges(request.topics, {
+  const resolved: PartitionRange[] = await request.reader.resolveRanges(request.topics, {
     from: request.from,
     until: request.until,
     partitions: request.partitions,
   })
+  // --key without --partition: only the partitions the keys hash to, when the partitioner is known.
+  const keys = request.filter.keys ?? []
+  const { ranges, narrowed } =
+    request.partitions === undefined && request.partitioner
+      ? keyRanges(
+          resolved,
+          request.partitioner,
+          keys.map((key) => Buffer.from(key, 'utf8')),
+        )
+      : { ranges: resolved, narrowed: [] }
+  const unseen = new Set(narrowed.length > 0 ? keys : [])
   const stop = new AbortController()
   const onAbort = () => stop.abort()
   request.signal?.addEventListener('abort', onAbort, { once: true })
@@ -73,6 +93,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
     })) {
       for (const record of batch.records) {
         read++
+        if (unseen.size > 0 && record.key !== null) unseen.delete(record.key.toString('utf8'))
         let shownRecord = decodeAndFilter(record, request.decode, request.filter, coverage)
         if (shownRecord instanceof Promise) shownRecord = await shownRecord
         if (shownRecord === HIDDEN_UNDECODABLE || (shownRecord !== undefined && isUndecodable(shownRecord))) {
@@ -116,6 +137,10 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
     complete: !limited && !request.signal?.aborted && request.until !== undefined,
     ranges: ranges.map(({ topic, partition, start, end }) => ({ topic, partition, start, end })),
     notices: read > undecodable ? coverage.notices() : [],
+    keyPartitions:
+      narrowed.length > 0
+        ? { partitioner: request.partitioner as PartitionerName, narrowed, unseen: [...unseen] }
+        : undefined,
   }
 }
 

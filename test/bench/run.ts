@@ -12,6 +12,7 @@
  * Sections:
  *   read-path    replay (in memory) vs kcat's dump; tail first record, one command, start-up vs node -e 0
  *   state-scale  replays of 1M/3M/6M events in memory and file-backed: time, peak RSS, µs/event
+ *   send-batch   es send-command --batch of --events bank commands vs kcat -P of the same encoded records
  *   read-models  rebuild into PostgreSQL vs resetting the sample projector; diff vs replay; --scale: 10M aggregates
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -21,6 +22,7 @@ import { parseArgs } from 'node:util'
 import { freePort, startBroker, stopBroker } from '../../src/local/broker.js'
 import { readModels } from './read-models.js'
 import { readPath } from './read-path.js'
+import { sendBatch } from './send-batch.js'
 import { stateScale } from './state-scale.js'
 import {
   type BenchContext,
@@ -53,6 +55,7 @@ const sections: Record<string, (context: BenchContext) => Promise<SectionResult>
   'read-path': (context) => readPath(context, events, aggregates),
   'state-scale': (context) => stateScale(context, runs),
   'read-models': (context) => readModels(context, runs, events, aggregates),
+  'send-batch': (context) => sendBatch(context, events, aggregates),
 }
 const chosen = values.only ? values.only.split(',') : Object.keys(sections)
 for (const name of chosen) {

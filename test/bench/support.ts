@@ -78,8 +78,14 @@ export function timed(
 }
 
 /** `timed` for es itself (node bin/run.js …). */
-export function timedEs(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; rss?: string } = {}) {
-  return timed(process.execPath, [esBin, ...args], { ...options, env: { NO_COLOR: '1', ...options.env } })
+export function timedEs(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; rss?: string; nodeArgs?: string[] } = {},
+) {
+  return timed(process.execPath, [...(options.nodeArgs ?? []), esBin, ...args], {
+    ...options,
+    env: { NO_COLOR: '1', ...options.env },
+  })
 }
 
 /** The timing's ms, or a thrown error naming the command that failed. */
