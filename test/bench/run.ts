@@ -14,6 +14,7 @@
  *   state-scale  replays of 1M/3M/6M events in memory and file-backed: time, peak RSS, µs/event
  *   send-batch   es send-command --batch of --events bank commands vs kcat -P of the same encoded records
  *   read-models  rebuild into PostgreSQL vs resetting the sample projector; diff vs replay; --scale: 10M aggregates
+ *   whole-topics tail -e -o ndjson of 1.5M records (--dump-events) vs kcat; snapshots of 300k keys × 3 (--scale: 1M)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -35,6 +36,7 @@ import {
   root,
   type SectionResult,
 } from './support.js'
+import { wholeTopics } from './whole-topics.js'
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +46,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '2' },
     events: { type: 'string', default: '1000000' },
     aggregates: { type: 'string', default: '100000' },
+    'dump-events': { type: 'string', default: '1500000' },
   },
 })
 const rounds = Number(values.rounds)
@@ -56,6 +59,7 @@ const sections: Record<string, (context: BenchContext) => Promise<SectionResult>
   'state-scale': (context) => stateScale(context, runs),
   'read-models': (context) => readModels(context, runs, events, aggregates),
   'send-batch': (context) => sendBatch(context, events, aggregates),
+  'whole-topics': (context) => wholeTopics(context, Number(values['dump-events'])),
 }
 const chosen = values.only ? values.only.split(',') : Object.keys(sections)
 for (const name of chosen) {
