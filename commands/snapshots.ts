@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { codecFlags, topicFlag } from '../src/cli/flags.js'
+import { codecFlags, partitionerFlag, topicFlag } from '../src/cli/flags.js'
 import { ExitCode } from '../src/errors.js'
 import {
   renderSnapshots,
@@ -39,6 +39,7 @@ export default class Snapshots extends EsCommand<SnapshotResult | undefined> {
       default: 'table',
       parse: async (input: string) => input as SnapshotFormat,
     })(),
+    partitioner: partitionerFlag,
     limit: Flags.integer({
       summary: `At most this many keys shown (default: ${TABLE_PAGE} in the table, all otherwise).`,
       min: 1,
@@ -62,12 +63,15 @@ export default class Snapshots extends EsCommand<SnapshotResult | undefined> {
         }
         return undefined // written as it was read, also under --json
       }
+      const partitioner = flags.partitioner ?? runtime.service.partitioner ?? 'none'
+      const keyBytes = partitioner === 'none' ? null : await runtime.keyBytes(args.aggregateId)
       const result = await readSnapshots({
         reader: runtime.reader,
         topics,
         decode,
         key: args.aggregateId,
         history: flags.history,
+        partitioned: keyBytes ? { partitioner, keyBytes } : undefined,
       })
       if (!this.jsonEnabled()) this.display(result, flags.history)
       warnUndecodable(

@@ -9,6 +9,7 @@ import { readOnlyRefusal } from '../config/profiles.js'
 import type { ResolvedConfig } from '../config/types.js'
 import { CancelledError, EsError, ExitCode, InternalError, InterruptedError } from '../errors.js'
 import { confirm } from '../prompts/confirm.js'
+import { escapeControl } from '../render/escape.js'
 import { createOutput, type Output } from '../render/output.js'
 import { createProgress, type ProgressState } from '../render/progress.js'
 import { applyCodecFlags, type CodecFlagValues } from './flags.js'
@@ -241,8 +242,10 @@ export abstract class EsCommand<Result> extends Command {
     if (this.jsonEnabled()) {
       process.stdout.write(`${JSON.stringify({ error: esError.toJSON() })}\n`)
     }
-    const suggestion = esError.suggestion ? ` (${esError.suggestion})` : ''
-    process.stderr.write(`${this.out.errorLabel('error')} ${esError.message}${suggestion}\n`)
+    // One line, and one the terminal only displays: a topic name or key quoted in the message
+    // cannot carry an escape sequence or a line break to it.
+    const suggestion = esError.suggestion ? ` (${escapeControl(esError.suggestion)})` : ''
+    process.stderr.write(`${this.out.errorLabel('error')} ${escapeControl(esError.message)}${suggestion}\n`)
     if (this.globalFlags?.verbose || process.argv.includes('--verbose')) {
       process.stderr.write(`${error.stack ?? String(error)}\n`)
     }

@@ -34,6 +34,11 @@ export interface ShownRecord {
   schema?: { name?: string; id?: number; fingerprint?: string }
   /** The decoded value (absent when decoding failed). */
   value?: unknown
+  /**
+   * The envelope's decoded payload (`payload:` locator, e.g. `$.data`, `$.json_data | json`);
+   * absent when it is the whole value (`payload: $`, the default), which `value` already is.
+   */
+  payload?: unknown
   /** Why the value could not be decoded. */
   error?: string
   /** The value's bytes as stored (what `raw` writes; shown beside `error`). */
@@ -65,6 +70,7 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
     out.raw = rawText(record.rawValue)
   } else {
     out.value = toJsonSafe(record.value)
+    if (record.payload !== undefined) out.payload = toJsonSafe(record.payload)
   }
   return out
 }

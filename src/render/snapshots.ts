@@ -6,6 +6,7 @@
 import type { ChalkInstance } from 'chalk'
 import { describeFailureGroup } from '../codecs/failure-summary.js'
 import type { SnapshotEntry, SnapshotTable, SnapshotTotals } from '../snapshots/latest.js'
+import { escapeControl } from './escape.js'
 import { toJsonSafe } from './records.js'
 import { cell, renderGrid } from './table.js'
 
@@ -132,12 +133,12 @@ export function renderSnapshots(paint: ChalkInstance, entries: SnapshotEntry[]):
       entry.key === null
         ? paint.dim('(no key)')
         : entry.keyError !== undefined
-          ? `${entry.key} ${paint.red(`(undecodable key: ${entry.keyError})`)}`
-          : entry.key
+          ? `${escapeControl(entry.key)} ${paint.red(`(undecodable key: ${escapeControl(entry.keyError)})`)}`
+          : escapeControl(entry.key)
     const cells: string[] = [key]
     const width = shownFields.length + (overflow ? 1 : 0)
     if (entry.error !== undefined) {
-      cells.push(paint.red(`undecodable: ${entry.error}`), ...Array(width - 1).fill(''))
+      cells.push(paint.red(`undecodable: ${escapeControl(entry.error)}`), ...Array(width - 1).fill(''))
     } else if (entry.value === null) {
       cells.push(paint.red('(tombstone)'), ...Array(width - 1).fill(''))
     } else if (objects) {

@@ -4,6 +4,7 @@
  */
 import type { ChalkInstance } from 'chalk'
 import Table from 'cli-table3'
+import { escapeControl } from './escape.js'
 import { toJsonSafe } from './records.js'
 
 export interface TableOptions {
@@ -72,7 +73,8 @@ export function renderGrid(paint: ChalkInstance, head: string[], rows: unknown[]
 export function cell(value: unknown): string {
   if (value === undefined) return ''
   if (value === null) return 'null'
-  if (typeof value === 'string') return value
-  const text = JSON.stringify(toJsonSafe(value))
+  // Data meant for people: control characters escaped (JSON.stringify leaves DEL and C1 as they are).
+  if (typeof value === 'string') return escapeControl(value)
+  const text = escapeControl(JSON.stringify(toJsonSafe(value)))
   return text.length > 60 ? `${text.slice(0, 57)}…` : text
 }

@@ -118,11 +118,6 @@ async function aggregateRanges(
   if (aggregate === undefined || partitioner === 'none' || runtime.service.envelope.aggregateId?.trim() !== 'key') {
     return { ranges, narrowed: [] }
   }
-  let key: Buffer | null
-  try {
-    key = (await runtime.codecs()).key.encode(aggregate)
-  } catch {
-    return { ranges, narrowed: [] } // a key codec that cannot encode the id: every partition
-  }
+  const key = await runtime.keyBytes(aggregate) // null: a codec that cannot encode it, every partition
   return key === null ? { ranges, narrowed: [] } : keyRanges(ranges, partitioner, [key])
 }

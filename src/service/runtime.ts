@@ -34,6 +34,8 @@ export interface ServiceRuntime {
   readonly injectedReader: boolean
   readonly reader: LogReader
   codecs(): Promise<ServiceCodecs>
+  /** A key's bytes as the service's key codec writes them; null when that codec cannot encode it. */
+  keyBytes(key: string): Promise<Buffer | null>
   /**
    * The one record → event decode of every command that decodes: synchronous, except when a
    * schema must be loaded first (registry, schema topic), then a promise.
@@ -114,6 +116,13 @@ export function openRuntime(
       return getReader()
     },
     codecs: getCodecs,
+    keyBytes: async (key) => {
+      try {
+        return (await getCodecs()).key.encode(key)
+      } catch {
+        return null
+      }
+    },
     decoder: async () => loadingSchemas(createEnvelopeDecoder(service, await getCodecs())),
     schemaOf: async () => {
       const { value } = await getCodecs()

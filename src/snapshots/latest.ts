@@ -13,6 +13,7 @@ import { FailureSummary } from '../codecs/failure-summary.js'
 import { InvalidDataError, NotFoundError } from '../errors.js'
 import { HeapBudget } from '../heap.js'
 import type { LogReader } from '../kafka/log-reader.js'
+import { keyRanges, type PartitionerName } from '../kafka/partitioner.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { rawText, toJsonSafe } from '../render/records.js'
 import { LatestStore, type StoredRecord } from './latest-store.js'
@@ -51,6 +52,11 @@ export interface SnapshotRequest {
   key?: string
   /** Every version of `key` still in the log, tombstones included. */
   history?: boolean
+  /**
+   * How the service's producer partitions `key` and the key's bytes as produced: then only the
+   * partition it hashes to is read (per topic).
+   */
+  partitioned?: { partitioner: PartitionerName; keyBytes: Buffer }
 }
 
 export interface SnapshotResult {
@@ -151,10 +157,13 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
       table.close()
     }
   }
-  const ranges = await request.reader.resolveRanges(request.topics, {
+  const all = await request.reader.resolveRanges(request.topics, {
     from: { kind: 'beginning' },
     until: { kind: 'end' },
   })
+  const { ranges, narrowed } = request.partitioned
+    ? keyRanges(all, request.partitioned.partitioner, [request.partitioned.keyBytes])
+    : { ranges: all, narrowed: [] }
   let latest: StoredRecord | undefined
   const history: SnapshotEntry[] = []
   let records = 0
@@ -194,7 +203,11 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
       {
         code: 'KEY_NOT_FOUND',
         where: { key: request.key, topics: request.topics },
-        suggestion: gone ? 'see its versions with --history' : undefined,
+        suggestion: gone
+          ? 'see its versions with --history'
+          : narrowed.length > 0 && request.partitioned
+            ? `only ${narrowed.map((n) => `${n.topic}/${n.partition}`).join(', ')} was read, where ${request.partitioned.partitioner} puts the key: if its producer partitions otherwise, try --partitioner none`
+            : undefined,
       },
     )
   }

@@ -229,6 +229,7 @@ function filterDecoded(
     causationId: event.causationId,
     version: event.version,
     value: event.value,
+    payload: event.payload === event.value ? undefined : event.payload,
     rawValue: record.value,
   }
 }

@@ -27,6 +27,7 @@ interface TailLine {
   version?: number
   headers?: Record<string, string>
   value?: unknown
+  payload?: unknown
   error?: string
   raw?: string | null
 }
@@ -407,6 +408,7 @@ describe('es tail on a configured service', () => {
       assert.equal(line.aggregateId, value.data.accountId)
       assert.equal(line.version, value.seq)
       assert.deepEqual(line.value, value)
+      assert.deepEqual(line.payload, value.data, 'the envelope payload beside the value')
       assert.equal(line.error, undefined)
     }
     const bad = records.find((r) => r.key === 'k-bad')!

@@ -172,6 +172,25 @@ describe('one aggregate, one partition: es tail --key and es replay --aggregate 
     assert.equal(one.stdout.trim().split('\n').length, 5)
   })
 
+  it('snapshots <key> and --history read only the partition of the key; the same answer as a full scan', async () => {
+    const key = 'acc-9'
+    const inPartition = records.filter((r) => r.partition === partitionOfKey(key)).length
+    const snapshot = (extra: string[]) => es(['snapshots', key, '--topic', topic, ...extra])
+    // `1 snapshot from 25 records in <topic>`
+    const readCount = (stderr: string) => Number(/from (\d+) records in/.exec(stderr)?.[1])
+    for (const history of [[], ['--history']]) {
+      const [one, all] = [await snapshot(history), await snapshot([...history, '--partitioner', 'none'])]
+      assert.equal(one.code, 0, one.stderr)
+      assert.equal(all.code, 0, all.stderr)
+      assert.equal(readCount(one.stderr), inPartition, one.stderr)
+      assert.equal(readCount(all.stderr), records.length, all.stderr)
+      assert.equal(one.stdout, all.stdout, 'the same snapshot')
+    }
+    const missing = await es(['snapshots', 'acc-missing', '--topic', topic])
+    assert.equal(missing.code, 6, missing.stderr)
+    assert.match(missing.stderr, /where murmur2 puts the key: .*--partitioner none/)
+  })
+
   it('replay --aggregate folds from the key partition only; the state equals a full scan', async () => {
     const key = 'acc-42'
     const one = await es(['replay', '--from-beginning', '--reducer', 'collect', '--aggregate', key, '--json'])
