@@ -4,6 +4,7 @@
  */
 import { Chalk, type ChalkInstance } from 'chalk'
 import { redact } from '../redact.js'
+import { escapeControl } from './escape.js'
 
 export interface OutputOptions {
   color: boolean
@@ -97,8 +98,9 @@ export function createOutput(options: OutputOptions): Output {
     batch: () => dataBatch(stdout),
     drained: () =>
       stdout.writableNeedDrain ? new Promise<void>((resolve) => stdout.once('drain', () => resolve())) : undefined,
+    // A warning may quote data (a field name, a decode error): one line the terminal only displays.
     warn: (message) => {
-      stderr.write(`${paint.yellow('warning')} ${message}\n`)
+      stderr.write(`${paint.yellow('warning')} ${escapeControl(message)}\n`)
     },
     info: (message) => {
       if (!options.json) stderr.write(`${message}\n`)

@@ -41,6 +41,22 @@ describe('terminal safety of tables and errors', () => {
     assert.ok(json.stdout.includes(JSON.stringify(HOSTILE).slice(1, -1)), json.stdout)
   })
 
+  it('a warning quoting a field name of a record is one line without control characters', async () => {
+    const fields = uniqueTopic('terminal-fields')
+    await createTopic(fields, 1)
+    const dir = await tempDir('es-terminal-fields-')
+    const file = join(dir, 'value')
+    await writeFile(file, `{"${'\\u001b'}]0;owned${'\\u0007'}x":1}`)
+    const produced = spawnSync('kcat', ['-P', '-b', brokers, '-t', fields, '-k', 'k', file], { encoding: 'utf8' })
+    assert.equal(produced.status, 0, produced.stderr)
+    const run = await runEs(['tail', fields, '--brokers', brokers, '-e', '--where', 'payload.y == 1'])
+    assert.equal(run.code, 0, run.stderr)
+    const warning = run.stderr.split('\n').find((line) => line.startsWith('warning'))
+    assert.ok(warning, run.stderr)
+    assert.doesNotMatch(run.stderr, CONTROL)
+    assert.match(warning, /\\x1b\]0;owned\\x07x/)
+  })
+
   it('an error quoting a typed topic name is one line without control characters', async () => {
     const run = await runEs(['tail', `no${HOSTILE}\nsuch`, '--brokers', brokers, '-e'])
     assert.equal(run.code, 6, run.stderr)
