@@ -63,7 +63,7 @@ export default class Snapshots extends EsCommand<SnapshotResult | undefined> {
         }
         return undefined // written as it was read, also under --json
       }
-      const partitioner = flags.partitioner ?? runtime.service.partitioner ?? 'none'
+      const partitioner = flags.partitioner ?? runtime.service.partitioner
       const keyBytes = partitioner === 'none' ? null : await runtime.keyBytes(args.aggregateId)
       const result = await readSnapshots({
         reader: runtime.reader,

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { GroupsResult } from '../../src/admin/groups.js'
 import { runEs } from '../support/cli.js'
-import { createSettledTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
+import { createTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { kafkaTool } from '../support/kafka-tools.js'
 import { kcatProduce } from '../support/kcat.js'
 import { waitFor } from '../support/poll.js'
@@ -25,8 +25,8 @@ describe('es groups', () => {
   const consumer = kafka.consumer({ groupId: live })
 
   before(async () => {
-    await createSettledTopic(orders, 2)
-    await createSettledTopic(payments, 2)
+    await createTopic(orders, 2)
+    await createTopic(payments, 2)
     await kcatProduce(
       brokers,
       orders,

@@ -12,7 +12,7 @@ import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import type { ProduceResult } from '../../src/produce/produce.js'
 import { esBin, runEs } from '../support/cli.js'
-import { createSettledTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
+import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
 import { kcatConsume } from '../support/kcat.js'
 import { tempDir } from '../support/temp-dir.js'
 
@@ -78,7 +78,7 @@ async function kcatProduceRaw(topic: string, args: string[], input?: string): Pr
 describe('es produce', () => {
   it('produces kcat -P lines: -K key delimiter, -H headers, -p partition, exactly as kcat reads them back', async () => {
     const topic = uniqueTopic('produce-lines')
-    await createSettledTopic(topic, 3)
+    await createTopic(topic, 3)
     const run = await runEs(
       ['produce', topic, '-K', ':', '-H', 'source=manual', '-H', 'trace=t1', '-p', '2', '--json', '--brokers', brokers],
       { input: 'acc-1:hello\nacc-2:{"amount":10}\nno key here\nacc-3:with:colons\n' },
@@ -100,7 +100,7 @@ describe('es produce', () => {
 
   it('compresses with gzip, snappy and lz4 (kcat decompresses them); zstd needs a Node that has it', async () => {
     const topic = uniqueTopic('produce-compressed')
-    await createSettledTopic(topic, 1)
+    await createTopic(topic, 1)
     const lines = Array.from({ length: 50 }, (_, n) => `k${n}:${'value '.repeat(20)}${n}`)
     for (const codec of ['gzip', 'snappy', 'lz4']) {
       const run = await runEs(['produce', topic, '-K:', '--compression', codec, '--brokers', brokers], {
@@ -129,7 +129,7 @@ describe('es produce', () => {
 
   it('validates every line first: a bad ndjson line exits 5 naming it, and nothing is produced', async () => {
     const topic = uniqueTopic('produce-invalid')
-    await createSettledTopic(topic, 2)
+    await createTopic(topic, 2)
     const good = JSON.stringify({ key: 'a', partition: 0, timestamp: '2026-01-01T00:00:00.000Z', value: { n: 1 } })
     for (const [bad, why] of [
       ['{"key":"b","value":', /line 3: not JSON/],
@@ -150,7 +150,7 @@ describe('es produce', () => {
 
   it('writes ndjson headers given as [name, value] pairs in order, repeats and nulls kept, with keys, timestamps and partitions', async () => {
     const topic = uniqueTopic('produce-header-pairs')
-    await createSettledTopic(topic, 2)
+    await createTopic(topic, 2)
     const lines = [
       {
         key: 'a',
@@ -190,7 +190,7 @@ describe('es produce', () => {
 
   it('refuses under a read-only profile (exit 3 naming it) unless --allow-write --yes', async () => {
     const topic = uniqueTopic('produce-readonly')
-    await createSettledTopic(topic, 1)
+    await createTopic(topic, 1)
     const dir = await tempDir('es-produce-profile')
     const config = join(dir, 'es.config.yaml')
     await writeFile(config, `defaultProfile: prod\nprofiles:\n  prod:\n    brokers: [${brokers}]\n    readOnly: true\n`)
@@ -209,8 +209,8 @@ describe('es produce', () => {
   it('copies a topic kcat wrote through es tail -e -o ndjson | es produce --format ndjson, record by record', async () => {
     const source = uniqueTopic('roundtrip-source')
     const copy = uniqueTopic('roundtrip-copy')
-    await createSettledTopic(source, 3)
-    await createSettledTopic(copy, 3)
+    await createTopic(source, 3)
+    await createTopic(copy, 3)
     const dir = await tempDir('es-roundtrip')
     // Binary values (invalid UTF-8, control bytes, a newline) with null keys: one file is one message.
     const binaries = [

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test'
 import { ndjsonLines, runEs, runEsMeasured } from '../support/cli.js'
 import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
 import { kcatConsume, kcatProduce } from '../support/kcat.js'
+import { tableRows } from '../support/table.js'
 
 const brokers = testBrokers()
 const cleanEnv = { ES_CONFIG: undefined, ES_BROKERS: undefined }
@@ -37,18 +38,6 @@ async function produceVersions(topic: string, keys: number, versions: number): P
       await kcatProduce(brokers, topic, records)
     }
   }
-}
-
-/** Rows of a cli-table3 table (NO_COLOR), as objects keyed by the header's titles. */
-function tableRows(stdout: string): Array<Record<string, string>> {
-  const lines = stdout.split('\n').filter((line) => line.startsWith('│'))
-  const cells = (line: string) =>
-    line
-      .split('│')
-      .slice(1, -1)
-      .map((cell) => cell.trim())
-  const [head, ...rows] = lines.map(cells)
-  return rows.map((row) => Object.fromEntries(head.map((title, i) => [title, row[i]])))
 }
 
 describe('es snapshots at scale', () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import { ndjsonLines, runEs } from '../support/cli.js'
 import { createTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
+import { tableRows } from '../support/table.js'
 
 const brokers = testBrokers()
 const cleanEnv = { ES_CONFIG: undefined, ES_BROKERS: undefined }
@@ -24,18 +25,6 @@ interface Result {
   entries: Entry[]
   deleted: number
   undecodable: number
-}
-
-/** Rows of a cli-table3 table (NO_COLOR), as objects keyed by the header's titles. */
-function tableRows(stdout: string): Array<Record<string, string>> {
-  const lines = stdout.split('\n').filter((line) => line.startsWith('│'))
-  const cells = (line: string) =>
-    line
-      .split('│')
-      .slice(1, -1)
-      .map((cell) => cell.trim())
-  const [head, ...rows] = lines.map(cells)
-  return rows.map((row) => Object.fromEntries(head.map((title, i) => [title, row[i]])))
 }
 
 describe('es snapshots with values it cannot decode', () => {

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import { runEs } from '../support/cli.js'
 import { createTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { type KcatRecord, kcatConsume } from '../support/kcat.js'
+import { tableRows } from '../support/table.js'
 
 interface Snapshot {
   owner: string
@@ -38,18 +39,6 @@ interface SnapshotsJson {
 
 const brokers = testBrokers()
 const byPosition = (a: KcatRecord, b: KcatRecord) => a.partition - b.partition || a.offset - b.offset
-
-/** Rows of a cli-table3 table (NO_COLOR), as objects keyed by the header's titles. */
-function tableRows(stdout: string): Array<Record<string, string>> {
-  const lines = stdout.split('\n').filter((line) => line.startsWith('│'))
-  const cells = (line: string) =>
-    line
-      .split('│')
-      .slice(1, -1)
-      .map((cell) => cell.trim())
-  const [head, ...rows] = lines.map(cells)
-  return rows.map((row) => Object.fromEntries(head.map((title, i) => [title, row[i]])))
-}
 
 describe('es snapshots on a compacted topic', () => {
   const topic = uniqueTopic('es-snapshots')

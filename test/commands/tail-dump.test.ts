@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
 import { esBin } from '../support/cli.js'
-import { createSettledTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
+import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
 import { tempDir } from '../support/temp-dir.js'
 
 const brokers = testBrokers()
@@ -45,7 +45,7 @@ describe('es tail -e dumping a whole topic', () => {
   before(async () => {
     dir = await tempDir('es-dump-')
     topic = uniqueTopic('dump')
-    await createSettledTopic(topic, 1)
+    await createTopic(topic, 1)
     // ~400 bytes a record, values with multi-byte text, written by kcat.
     const pad = 'é€'.repeat(120)
     const lines = Array.from(

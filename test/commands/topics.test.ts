@@ -9,7 +9,7 @@ import { before, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import type { TopicsResult } from '../../src/admin/topics.js'
 import { runEs } from '../support/cli.js'
-import { createSettledTopic as createTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
+import { createTopic, testBrokers, testKafka, uniqueTopic } from '../support/kafka.js'
 import { kafkaTool, toolOffsets } from '../support/kafka-tools.js'
 import { kcatProduce } from '../support/kcat.js'
 

@@ -19,23 +19,6 @@ export function testKafka(): Kafka {
   return new Kafka({ clientId: 'es-test', brokers: testBrokers().split(','), logLevel: logLevel.NOTHING })
 }
 
-export async function createTopic(
-  name: string,
-  partitions = 1,
-  configEntries: Array<{ name: string; value: string }> = [],
-): Promise<void> {
-  const admin = testKafka().admin()
-  await admin.connect()
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic: name, numPartitions: partitions, configEntries }],
-    })
-  } finally {
-    await admin.disconnect()
-  }
-}
-
 /** The end offset (high watermark) of each partition of `topic`, as `{partition: offset}`. */
 export async function endOffsets(topic: string): Promise<Record<number, number>> {
   const admin = testKafka().admin()
@@ -49,10 +32,10 @@ export async function endOffsets(topic: string): Promise<Record<number, number>>
 }
 
 /**
- * `createTopic`, tolerating the race where the broker answers the leaders' metadata with
- * UNKNOWN_TOPIC_OR_PARTITION just after creating the topic: then waits until it has leaders.
+ * Creates a topic and waits until every partition has a leader, tolerating the race where the
+ * broker answers the leaders' metadata with UNKNOWN_TOPIC_OR_PARTITION just after creating it.
  */
-export async function createSettledTopic(
+export async function createTopic(
   name: string,
   partitions = 1,
   configEntries: Array<{ name: string; value: string }> = [],
