@@ -90,6 +90,7 @@ A record that cannot be decoded is shown raw with the decode error, never droppe
         limit: flags.limit,
         decode: await runtime.decoder(),
         schemaOf: await runtime.schemaOf(),
+        valuesAreJsonText: (await runtime.codecs()).value.jsonText,
         onRecord: (record) => lines.add(formatRecord(record, flags.format, this.out.paint)),
         drained: () => {
           lines.flush()

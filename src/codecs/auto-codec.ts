@@ -9,6 +9,7 @@ import { stringifyJson } from './json-codec.js'
 
 export class AutoCodec implements Codec {
   readonly name = 'auto'
+  readonly jsonText = true
 
   decode(bytes: Buffer | null): unknown {
     if (bytes === null) return null

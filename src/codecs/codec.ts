@@ -12,6 +12,11 @@ export interface Codec {
   /** The codec type as configured: `json`, `avro-single-object`, … */
   readonly name: string
   /**
+   * True when a decoded object or array is always `JSON.parse` of the bytes' UTF-8 text (json,
+   * auto): output may then carry the stored text as it is instead of serialising the value again.
+   */
+  readonly jsonText?: boolean
+  /**
    * Bytes → value. `null` bytes (a tombstone) decode to `null`. Throws `DecodeError`. `record`:
    * the record the bytes belong to, for codecs that read a header (a Protobuf message type).
    */

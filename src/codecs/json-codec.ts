@@ -7,6 +7,7 @@ import { DecodeError, EncodeError } from './codec-errors.js'
 
 export class JsonCodec implements Codec {
   readonly name = 'json'
+  readonly jsonText = true
 
   decode(bytes: Buffer | null): unknown {
     if (bytes === null) return null

@@ -39,6 +39,8 @@ export interface ShownRecord {
    * absent when it is the whole value (`payload: $`, the default), which `value` already is.
    */
   payload?: unknown
+  /** `value` is an object or array whose JSON text is `rawValue` (json, auto codecs): ndjson carries it as stored. */
+  valueIsStoredJson?: boolean
   /** Why the value could not be decoded. */
   error?: string
   /** The value's bytes as stored (what `raw` writes; shown beside `error`). */
@@ -47,11 +49,45 @@ export interface ShownRecord {
 
 /** The JSON object of ndjson/json output: a stable, documented shape. */
 export function recordJson(record: ShownRecord): Record<string, unknown> {
+  const out = recordJsonHead(record)
+  if (record.error !== undefined) {
+    out.error = record.error
+    out.raw = rawText(record.rawValue)
+  } else {
+    out.value = toJsonSafe(record.value)
+    if (record.payload !== undefined) out.payload = toJsonSafe(record.payload)
+  }
+  return out
+}
+
+/**
+ * One ndjson line. A JSON value goes out as the text stored in the record (kcat's bytes: a 20-digit
+ * integer keeps its digits, and nothing is parsed into objects only to be written again), unless
+ * that text spans lines; everything else is `recordJson` serialised.
+ */
+function ndjsonLine(record: ShownRecord): string {
+  const bytes = record.rawValue
+  if (
+    record.valueIsStoredJson !== true ||
+    record.error !== undefined ||
+    !bytes ||
+    bytes.indexOf(0x0a) !== -1 ||
+    bytes.indexOf(0x0d) !== -1
+  ) {
+    return JSON.stringify(recordJson(record))
+  }
+  const head = JSON.stringify(recordJsonHead(record))
+  const payload = record.payload === undefined ? '' : `,"payload":${JSON.stringify(toJsonSafe(record.payload))}`
+  return `${head.slice(0, -1)},"value":${bytes.toString()}${payload}}`
+}
+
+/** Everything of the JSON object before the value (or error) and payload. */
+function recordJsonHead(record: ShownRecord): Record<string, unknown> {
   const out: Record<string, unknown> = {
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
-    timestamp: new Date(record.timestamp).toISOString(),
+    timestamp: isoTimestamp(record.timestamp),
     key: record.key ?? null,
   }
   if (record.keyError !== undefined) {
@@ -65,14 +101,18 @@ export function recordJson(record: ShownRecord): Record<string, unknown> {
   if (record.version !== undefined) out.version = record.version
   if (record.schema !== undefined) out.schema = record.schema
   if (record.headers.length > 0) out.headers = headersJson(record.headers)
-  if (record.error !== undefined) {
-    out.error = record.error
-    out.raw = rawText(record.rawValue)
-  } else {
-    out.value = toJsonSafe(record.value)
-    if (record.payload !== undefined) out.payload = toJsonSafe(record.payload)
-  }
   return out
+}
+
+// Records of one batch mostly share their millisecond: its ISO text is made once.
+let lastMillis = Number.NaN
+let lastIso = ''
+function isoTimestamp(millis: number): string {
+  if (millis !== lastMillis) {
+    lastIso = new Date(millis).toISOString()
+    lastMillis = millis
+  }
+  return lastIso
 }
 
 /**
@@ -107,7 +147,7 @@ const EMPTY = Buffer.alloc(0)
 export function formatRecord(record: ShownRecord, format: RecordFormat, paint: ChalkInstance): string | Buffer {
   switch (format) {
     case 'ndjson':
-      return JSON.stringify(recordJson(record))
+      return ndjsonLine(record)
     case 'json':
       return JSON.stringify(recordJson(record), null, 2)
     case 'raw':

@@ -28,6 +28,8 @@ export interface TailRequest {
   limit?: number
   /** Synchronous except when a schema must be loaded first (then a promise). */
   decode: (record: KafkaRecord) => DecodedEvent | Promise<DecodedEvent>
+  /** The value codec's decoded objects and arrays are the parsed text of the bytes (json, auto). */
+  valuesAreJsonText?: boolean
   /** The writer schema a record's value names (shown as `schema`), when its codec has schemas. */
   schemaOf?: (record: KafkaRecord) => ShownRecord['schema']
   onRecord: (record: ShownRecord) => void
@@ -113,6 +115,8 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
         if (isUndecodable(shownRecord)) undecodable++
         const schema = request.schemaOf?.(record)
         if (schema) shownRecord.schema = schema
+        if (request.valuesAreJsonText && typeof shownRecord.value === 'object' && shownRecord.value !== null)
+          shownRecord.valueIsStoredJson = true
         request.onRecord(shownRecord)
         shown++
         if (request.limit !== undefined && shown >= request.limit) {

@@ -181,6 +181,34 @@ describe('es tail -o raw', () => {
   })
 })
 
+describe('es tail -o ndjson carries JSON values as stored', () => {
+  it('#16.1 a JSON value keeps its stored text (a 20-digit integer keeps its digits, 10.0 stays 10.0); a value spread over lines is still one line', async () => {
+    const topic = uniqueTopic('es-tail-stored-json')
+    const dir = await mkdtemp(join(tmpdir(), 'es-tail-stored-json-'))
+    try {
+      await createTopic(topic, 1)
+      await kcatProduceOdd(
+        topic,
+        [
+          { key: 'a', value: Buffer.from('{"id":12345678901234567890,"amount": 10.0,"name":"caf\\u00e9"}') },
+          { key: 'b', value: Buffer.from('{\n  "amount": 1,\n  "tags": ["x"]\n}') },
+          { key: 'c', value: Buffer.from('[1,2,3]') },
+        ],
+        dir,
+      )
+      const run = await runEs(['tail', topic, '--brokers', brokers, '--from-beginning', '-e', '-o', 'ndjson'])
+      assert.equal(run.code, 0, run.stderr)
+      const lines = run.stdout.trimEnd().split('\n')
+      assert.equal(lines.length, 3, run.stdout)
+      assert.ok(lines[0].endsWith(',"value":{"id":12345678901234567890,"amount": 10.0,"name":"caf\\u00e9"}}'), lines[0])
+      assert.deepEqual(JSON.parse(lines[1]).value, { amount: 1, tags: ['x'] })
+      assert.deepEqual(JSON.parse(lines[2]).value, [1, 2, 3])
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('es tail pretty output and control characters', () => {
   it('#8.6 escapes control characters in keys, types, header values and values; JSON is unchanged', async () => {
     const topic = uniqueTopic('es-tail-escape')
