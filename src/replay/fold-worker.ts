@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { EsError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
 import { openRuntime } from '../service/runtime.js'
-import { SqliteStateStore } from '../stores/sqlite-state-store.js'
+import { SpillingStateStore } from '../stores/spilling-state-store.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
 import { fold } from './fold.js'
 import type { FoldWorkerInput, FoldWorkerMessage } from './parallel-fold.js'
@@ -71,11 +71,12 @@ async function main(input: FoldWorkerInput): Promise<void> {
   try {
     const reducer = await loadReducer(input.reducer)
     const decode = await runtime.decoder()
-    // Into its own state file (bounded memory), or every state of its partitions in memory.
+    // Into its own temporary state file (in memory while the states fit its share of the cache,
+    // bounded memory past it), or every state of its partitions in memory.
     const file =
       input.stateFile === undefined
         ? undefined
-        : new SqliteStateStore(input.stateFile.path, { cache: input.stateFile.cache })
+        : new SpillingStateStore(input.stateFile.path, { cache: input.stateFile.cache })
     await file?.open({ reducer: reducer.identity, topics: [] }, { fresh: true })
     const store = file ?? new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
     const result = await fold({
@@ -94,15 +95,17 @@ async function main(input: FoldWorkerInput): Promise<void> {
       checkpointMs: Number.isFinite(input.checkpointEvents) ? undefined : Number.POSITIVE_INFINITY,
       onProgress: (p) => post({ kind: 'progress', done: p.done, events: p.events }),
     })
+    const aggregates = store.size
+    // Every state is in the file before the main thread, told done, reads it.
+    await file?.close()
     post({
       kind: 'done',
       events: result.events,
       skippedCount: result.skippedCount,
       skipped: result.skipped,
-      aggregates: store.size,
+      aggregates,
       offsets: [...result.offsets],
     })
-    await file?.close()
   } finally {
     await runtime.close()
   }

@@ -146,9 +146,7 @@ export class StateCache {
 
   /** The most states the bound allows now (a bytes bound is converted with the sizes seen so far). */
   capacity(): number {
-    if ('states' in this.bound) return this.bound.states
-    const averageJson = this.jsonCount > 0 ? this.jsonBytes / this.jsonCount : 100
-    return Math.max(1, Math.floor(this.bound.bytes / (averageJson * HEAP_PER_JSON_BYTE + ENTRY_OVERHEAD_BYTES)))
+    return statesWithin(this.bound, this.jsonCount > 0 ? this.jsonBytes / this.jsonCount : undefined)
   }
 
   private insert(aggregateId: string, entry: CacheEntry): CacheEntry {
@@ -214,6 +212,12 @@ export class StateCache {
     this.jsonBytes += jsonLength
     this.jsonCount++
   }
+}
+
+/** How many states a bound allows, for states whose JSON text averages `averageJson` bytes (unknown: 100). */
+export function statesWithin(bound: CacheBound, averageJson = 100): number {
+  if ('states' in bound) return bound.states
+  return Math.max(1, Math.floor(bound.bytes / (averageJson * HEAP_PER_JSON_BYTE + ENTRY_OVERHEAD_BYTES)))
 }
 
 /**

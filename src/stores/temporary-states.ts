@@ -1,8 +1,9 @@
 /**
  * States nobody keeps: the fold of `es diff` and `es rebuild-projection` without `--state`. They
- * live in SQLite files in a temporary directory (one per folding thread; the threads' aggregates
- * never overlap), so memory stays bounded whatever the number of aggregates, and are read back as
- * one stream in id order. The directory is removed on close.
+ * end in SQLite files in a temporary directory (one per folding thread; the threads' aggregates
+ * never overlap) — held in memory while they fit the cache bound, on file past it
+ * (`SpillingStateStore`), so memory stays bounded whatever the number of aggregates — and are
+ * read back as one stream in id order. The directory is removed on close.
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -10,7 +11,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
-import { SqliteStateStore } from './sqlite-state-store.js'
+import { SpillingStateStore } from './spilling-state-store.js'
 import type { CacheBound } from './state-cache.js'
 import { compareIds } from './state-store.js'
 
@@ -31,8 +32,8 @@ export class TemporaryStates {
   }
 
   /** A store on state file `name`. */
-  store(name: string, cache?: CacheBound): SqliteStateStore {
-    return new SqliteStateStore(this.file(name), { cache })
+  store(name: string, cache?: CacheBound): SpillingStateStore {
+    return new SpillingStateStore(this.file(name), { cache })
   }
 
   /**

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { MemoryStateStore } from '../../src/stores/memory-state-store.js'
+import { SpillingStateStore } from '../../src/stores/spilling-state-store.js'
 import { SqliteStateStore } from '../../src/stores/sqlite-state-store.js'
+import type { CacheBound } from '../../src/stores/state-cache.js'
 import type { StateStore } from '../../src/stores/state-store.js'
 
 const identity = { reducer: 'builtin:latest', topics: ['bank.events'] }
@@ -44,6 +46,23 @@ const implementations: Array<{ name: string; persistent: boolean; make: () => Pr
     make: async () => {
       const file = await tempFile()
       return () => new SqliteStateStore(file, { cache: { states: 2 } })
+    },
+  },
+  {
+    // Temporary states (diff, rebuild): in memory while they fit, the file once they do not.
+    name: 'spilling, within its bound',
+    persistent: false,
+    make: async () => {
+      const store = new SpillingStateStore(await tempFile())
+      return () => store
+    },
+  },
+  {
+    name: 'spilling, past a bound of 2 states',
+    persistent: false,
+    make: async () => {
+      const store = new SpillingStateStore(await tempFile(), { cache: { states: 2 } })
+      return () => store
     },
   },
 ]
@@ -169,3 +188,40 @@ for (const impl of implementations) {
     })
   })
 }
+
+describe('SpillingStateStore', () => {
+  const bounds: CacheBound[] = [{ states: 1_000 }, { states: 7 }, { bytes: 1 << 20 }]
+  for (const bound of bounds) {
+    it(`leaves every state in the file at close, in id order (bound ${JSON.stringify(bound)})`, async () => {
+      const file = await tempFile()
+      const store = new SpillingStateStore(file, { cache: bound })
+      await store.open(identity, { fresh: true })
+      const expected = new Map<string, unknown>()
+      for (let batch = 0; batch < 10; batch++) {
+        for (let i = 0; i < 30; i++) {
+          const id = `acc-${String((batch * 7 + i * 13) % 100).padStart(3, '0')}`
+          const state = { n: batch * 100 + i, owner: 'x'.repeat(i) }
+          store.set(id, state)
+          expected.set(id, state)
+          if (i % 11 === 0) {
+            store.delete(id)
+            expected.delete(id)
+          }
+        }
+        if (store.needsCommit()) await store.commit(new Map([['bank.events/0', batch]]))
+        assert.equal(store.size, expected.size)
+      }
+      await store.commit(new Map([['bank.events/0', 10]]))
+      assert.equal(store.spilled, 'states' in bound && bound.states < expected.size)
+      await store.close()
+      const reopened = new SqliteStateStore(file)
+      const opened = await reopened.open(identity, { fresh: false })
+      assert.deepEqual([...opened.offsets], [['bank.events/0', 10]])
+      assert.deepEqual(
+        [...reopened.entries()],
+        [...expected].sort(([a], [b]) => (a < b ? -1 : 1)),
+      )
+      await reopened.close()
+    })
+  }
+})

@@ -1,0 +1,130 @@
+/**
+ * States nobody keeps (the fold of `es diff` and `es rebuild-projection` without `--state`), in
+ * memory while they fit the cache bound, on file once they do not: a `Map` holds them until there
+ * are more than the bound allows, then they go into a fresh `SqliteStateStore` on `file`, which
+ * holds them from then on (with its bounded cache). Closing the store leaves every state in the
+ * file, in id order, for `TemporaryStates.entries()` to read back.
+ *
+ * While the states fit in memory, a commit only records the offsets: nothing here survives a crash
+ * (the files are temporary), so the fold pays neither the cache's bookkeeping per event nor
+ * intermediate writes of states that change again — one write of each state at the end.
+ */
+import { existsSync } from 'node:fs'
+import { MemoryStateStore } from './memory-state-store.js'
+import { SqliteStateStore } from './sqlite-state-store.js'
+import { type CacheBound, DEFAULT_CACHE, statesWithin } from './state-cache.js'
+import type { OpenedState, PartitionOffsets, StateIdentity, StateStore } from './state-store.js'
+
+/** A state's JSON text is measured once per this many new aggregates (for a bound in bytes). */
+const SAMPLE_EVERY = 1000
+
+export class SpillingStateStore implements StateStore {
+  readonly location: string
+  private memory: MemoryStateStore | undefined = new MemoryStateStore()
+  private file: SqliteStateStore | undefined
+  private identity: StateIdentity = { reducer: '', topics: [] }
+  private offsets: PartitionOffsets = new Map()
+  private sampledBytes = 0
+  private samples = 0
+  private sinceSample = 0
+
+  constructor(
+    private readonly path: string,
+    private readonly options: { cache?: CacheBound } = {},
+  ) {
+    this.location = path
+  }
+
+  /** Whether the states went to the file before the close. */
+  get spilled(): boolean {
+    return this.file !== undefined
+  }
+
+  /** Opened again after `close` (not fresh): the file as the close left it. */
+  async open(identity: StateIdentity, options: { fresh: boolean }): Promise<OpenedState> {
+    this.identity = identity
+    if (!options.fresh && !this.memory && !this.file && existsSync(this.path)) {
+      this.file = new SqliteStateStore(this.path, { cache: this.bound })
+    }
+    if (this.file) return this.file.open(identity, options)
+    this.memory ??= new MemoryStateStore()
+    return this.memory.open(identity, options)
+  }
+
+  get(aggregateId: string): unknown | undefined {
+    return this.memory ? this.memory.get(aggregateId) : this.file!.get(aggregateId)
+  }
+
+  prefetch(aggregateIds: Iterable<string>): void {
+    this.file?.prefetch(aggregateIds)
+  }
+
+  has(aggregateId: string): boolean {
+    return this.memory ? this.memory.has(aggregateId) : this.file!.has(aggregateId)
+  }
+
+  set(aggregateId: string, state: unknown): void {
+    if (!this.memory) {
+      this.file!.set(aggregateId, state)
+      return
+    }
+    if (++this.sinceSample >= SAMPLE_EVERY && !('states' in this.bound)) {
+      this.sinceSample = 0
+      this.sampledBytes += JSON.stringify(state)?.length ?? 0
+      this.samples++
+    }
+    this.memory.set(aggregateId, state)
+  }
+
+  delete(aggregateId: string): void {
+    if (this.memory) this.memory.delete(aggregateId)
+    else this.file!.delete(aggregateId)
+  }
+
+  /** More states in memory than the bound allows: the next commit moves them to the file. */
+  needsCommit(): boolean {
+    return this.memory ? this.memory.size > this.capacity() : this.file!.needsCommit()
+  }
+
+  async commit(offsets: PartitionOffsets): Promise<void> {
+    this.offsets = new Map(offsets)
+    if (this.memory) {
+      if (this.memory.size > this.capacity()) await this.spill()
+      else return this.memory.commit(offsets)
+    }
+    await this.file!.commit(offsets)
+  }
+
+  entries(): IterableIterator<[string, unknown]> {
+    return this.memory ? this.memory.entries() : this.file!.entries()
+  }
+
+  get size(): number {
+    return this.memory ? this.memory.size : this.file!.size
+  }
+
+  /** Writes the states still in memory into the file (with the last offsets committed), then closes it. */
+  async close(): Promise<void> {
+    if (this.memory) await this.spill()
+    await this.file?.close()
+    this.file = undefined
+  }
+
+  private get bound(): CacheBound {
+    return this.options.cache ?? DEFAULT_CACHE
+  }
+
+  private capacity(): number {
+    return statesWithin(this.bound, this.samples > 0 ? this.sampledBytes / this.samples : undefined)
+  }
+
+  /** Every state in memory into a fresh file, in id order; the file holds them from now on. */
+  private async spill(): Promise<void> {
+    const file = new SqliteStateStore(this.path, { cache: this.bound })
+    await file.open(this.identity, { fresh: true })
+    for (const [id, state] of this.memory!.entries()) file.set(id, state)
+    await file.commit(this.offsets)
+    this.file = file
+    this.memory = undefined
+  }
+}
