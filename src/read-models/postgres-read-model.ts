@@ -5,7 +5,10 @@
  * text: node-postgres would read it in the zone of the machine es runs on, while it names a wall
  * clock of the zone the service wrote it in (the diff's `timeZone`).
  */
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type pg from 'pg'
+import { prepareValue } from 'pg/lib/utils.js'
 import type { OffsetsTableSpec } from '../config/types.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
 import { redact } from '../redact.js'
@@ -245,25 +248,18 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
       async writeShadow(rows) {
         if (rows.length === 0) return
         const columns = [...new Set(rows.flatMap((row) => Object.keys(row)))]
-        for (let i = 0; i < rows.length; i += 500) {
-          const batch = rows.slice(i, i + 500)
-          const values: unknown[] = []
-          const tuples = batch.map((row) => {
-            const start = values.length
-            for (const column of columns) values.push(postgresValue(row[column]))
-            return `(${columns.map((_, c) => `$${start + c + 1}`).join(', ')})`
+        // COPY … FROM STDIN: each value as the text node-postgres would bind as a parameter, so a
+        // column reads exactly what an INSERT would give it, at a fraction of the cost.
+        const lines = rows.map((row) => columns.map((column) => copyText(row[column])).join('\t'))
+        try {
+          const { from: copyFrom } = (await import('pg-copy-streams')).default
+          const copy = client.query(copyFrom(`COPY ${shadow} (${columns.map(quote).join(', ')}) FROM STDIN`))
+          await pipeline(Readable.from([`${lines.join('\n')}\n`]), copy)
+        } catch (error) {
+          throw new InvalidDataError(`cannot write rows into ${label}: ${(error as Error).message}`, {
+            code: 'READ_MODEL_WRITE_FAILED',
+            where: { url: where, table: spec.table, firstAggregate: rows[0]?.[key] },
           })
-          try {
-            await client.query(
-              `INSERT INTO ${shadow} (${columns.map(quote).join(', ')}) VALUES ${tuples.join(', ')}`,
-              values,
-            )
-          } catch (error) {
-            throw new InvalidDataError(`cannot write rows into ${label}: ${(error as Error).message}`, {
-              code: 'READ_MODEL_WRITE_FAILED',
-              where: { url: where, table: spec.table, firstAggregate: batch[0]?.[key] },
-            })
-          }
         }
       },
       async swapShadow({ keepOld }) {
@@ -291,6 +287,19 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
     throw error
   }
 }
+
+/** A value in COPY's text format: node-postgres's parameter text, escaped; null as `\\N`. */
+function copyText(value: unknown): string {
+  const prepared = prepareValue(postgresValue(value))
+  if (prepared === null || prepared === undefined) return '\\N'
+  // Bytes go as bytea's hex text (a parameter would send them in binary).
+  const text = Buffer.isBuffer(prepared) ? `\\x${prepared.toString('hex')}` : String(prepared)
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (char) => COPY_ESCAPES[char]) : text
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/
+const COPY_SPECIALS = /[\\\n\r\t]/g
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' }
 
 /** Values node-postgres binds as the column expects: objects and arrays as JSON text, not PG arrays. */
 function postgresValue(value: unknown): unknown {

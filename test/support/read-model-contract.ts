@@ -159,6 +159,19 @@ export function rebuildableContract(name: string, fixture: () => Promise<Rebuild
       await assert.rejects(model.restore('no-such-table'), (error: { exitCode?: number }) => error.exitCode === 6)
     })
 
+    it('writes text as it is: tabs, line breaks, backslashes, \\N and non-ASCII survive the rebuild', async () => {
+      const model = await open(contractRows)
+      const owners = ['tab\there', 'two\nlines\r\n', 'back\\slash \\N \\x41', '\\N', 'çağrı 🚀', '']
+      await model.createShadow()
+      await model.writeShadow(owners.map((owner, i) => ({ id: `acc-t${i}`, owner, balance: i, version: 1 })))
+      await model.swapShadow({ keepOld: false })
+      const rows = await model.get(owners.map((_, i) => `acc-t${i}`))
+      assert.deepEqual(
+        owners.map((_, i) => rows.get(`acc-t${i}`)?.owner),
+        owners,
+      )
+    })
+
     it('a row the table refuses fails the write; dropping the shadow leaves the live table as it was', async () => {
       const model = await open(contractRows)
       await model.createShadow()
