@@ -76,7 +76,11 @@ async function main(input: FoldWorkerInput): Promise<void> {
     const file =
       input.stateFile === undefined
         ? undefined
-        : new SpillingStateStore(input.stateFile.path, { cache: input.stateFile.cache })
+        : new SpillingStateStore(input.stateFile.path, {
+            cache: input.stateFile.cache,
+            shared: input.stateFile.inMemory,
+            fileCache: input.stateFile.fileCache,
+          })
     await file?.open({ reducer: reducer.identity, topics: [] }, { fresh: true })
     const store = file ?? new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
     const result = await fold({

@@ -48,7 +48,11 @@ export interface FoldWorkerInput {
    * the caller reads the states from the workers' files afterwards (TemporaryStates); nothing is
    * posted but counts.
    */
-  stateFile?: { path: string; cache: CacheBound; heapFloorBytes: number }
+  /**
+   * `cache`: the replay's whole bound of states in memory, `inMemory` the count of them all the
+   * workers hold (shared); `fileCache`: this worker's share of the bound once on file.
+   */
+  stateFile?: { path: string; cache: CacheBound; inMemory: Int32Array; fileCache: CacheBound; heapFloorBytes: number }
 }
 
 /** Temporary state files, one per worker, sharing one cache bound (default DEFAULT_CACHE). */
@@ -135,6 +139,8 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
   // Checkpoints are applied strictly one after another, in arrival order.
   let applying: Promise<void> = Promise.resolve()
   const workers: Worker[] = []
+  // The states all workers hold in memory (temporary state files): one bound for the replay.
+  const inMemory = new Int32Array(new SharedArrayBuffer(4))
 
   const runGroup = (ranges: PartitionRange[], index: number) =>
     new Promise<void>((resolve, reject) => {
@@ -148,7 +154,9 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
         collect: options.collect ?? true,
         stateFile: options.stateFiles && {
           path: options.stateFiles.file(index),
-          cache: shareOf(options.stateFiles.cache ?? DEFAULT_CACHE, groups.length),
+          cache: options.stateFiles.cache ?? DEFAULT_CACHE,
+          inMemory,
+          fileCache: shareOf(options.stateFiles.cache ?? DEFAULT_CACHE, groups.length),
           heapFloorBytes: Math.floor(SHARED_HEAP_FLOOR_BYTES / groups.length),
         },
       }

@@ -5,6 +5,10 @@
  * holds them from then on (with its bounded cache). Closing the store leaves every state in the
  * file, in id order, for `TemporaryStates.entries()` to read back.
  *
+ * Stores of parallel folding threads share one bound: `shared` counts the states all of them hold
+ * in memory (an `Int32Array` on a `SharedArrayBuffer`), so the bound is the replay's, not an
+ * even split that would send one thread to its file while another holds less than its half.
+ *
  * While the states fit in memory, a commit only records the offsets: nothing here survives a crash
  * (the files are temporary), so the fold pays neither the cache's bookkeeping per event nor
  * intermediate writes of states that change again — one write of each state at the end.
@@ -28,9 +32,14 @@ export class SpillingStateStore implements StateStore {
   private samples = 0
   private sinceSample = 0
 
+  /**
+   * `cache`: the bound of states in memory (default DEFAULT_CACHE); `shared`: the count of states
+   * held in memory by every store sharing that bound; `fileCache`: the cache of the file once
+   * spilled (default `cache`).
+   */
   constructor(
     private readonly path: string,
-    private readonly options: { cache?: CacheBound } = {},
+    private readonly options: { cache?: CacheBound; shared?: Int32Array; fileCache?: CacheBound } = {},
   ) {
     this.location = path
   }
@@ -44,7 +53,7 @@ export class SpillingStateStore implements StateStore {
   async open(identity: StateIdentity, options: { fresh: boolean }): Promise<OpenedState> {
     this.identity = identity
     if (!options.fresh && !this.memory && !this.file && existsSync(this.path)) {
-      this.file = new SqliteStateStore(this.path, { cache: this.bound })
+      this.file = new SqliteStateStore(this.path, { cache: this.options.fileCache ?? this.bound })
     }
     if (this.file) return this.file.open(identity, options)
     this.memory ??= new MemoryStateStore()
@@ -73,23 +82,30 @@ export class SpillingStateStore implements StateStore {
       this.sampledBytes += JSON.stringify(state)?.length ?? 0
       this.samples++
     }
+    const before = this.memory.size
     this.memory.set(aggregateId, state)
+    if (this.options.shared && this.memory.size > before) Atomics.add(this.options.shared, 0, 1)
   }
 
   delete(aggregateId: string): void {
-    if (this.memory) this.memory.delete(aggregateId)
-    else this.file!.delete(aggregateId)
+    if (!this.memory) {
+      this.file!.delete(aggregateId)
+      return
+    }
+    const before = this.memory.size
+    this.memory.delete(aggregateId)
+    if (this.options.shared && this.memory.size < before) Atomics.sub(this.options.shared, 0, 1)
   }
 
   /** More states in memory than the bound allows: the next commit moves them to the file. */
   needsCommit(): boolean {
-    return this.memory ? this.memory.size > this.capacity() : this.file!.needsCommit()
+    return this.memory ? this.overBound() : this.file!.needsCommit()
   }
 
   async commit(offsets: PartitionOffsets): Promise<void> {
     this.offsets = new Map(offsets)
     if (this.memory) {
-      if (this.memory.size > this.capacity()) await this.spill()
+      if (this.overBound()) await this.spill()
       else return this.memory.commit(offsets)
     }
     await this.file!.commit(offsets)
@@ -114,16 +130,19 @@ export class SpillingStateStore implements StateStore {
     return this.options.cache ?? DEFAULT_CACHE
   }
 
-  private capacity(): number {
-    return statesWithin(this.bound, this.samples > 0 ? this.sampledBytes / this.samples : undefined)
+  /** The states in memory (of every store sharing the bound) are more than it allows. */
+  private overBound(): boolean {
+    const held = this.options.shared ? Atomics.load(this.options.shared, 0) : this.memory!.size
+    return held > statesWithin(this.bound, this.samples > 0 ? this.sampledBytes / this.samples : undefined)
   }
 
   /** Every state in memory into a fresh file, in id order; the file holds them from now on. */
   private async spill(): Promise<void> {
-    const file = new SqliteStateStore(this.path, { cache: this.bound })
+    const file = new SqliteStateStore(this.path, { cache: this.options.fileCache ?? this.bound })
     await file.open(this.identity, { fresh: true })
     for (const [id, state] of this.memory!.entries()) file.set(id, state)
     await file.commit(this.offsets)
+    if (this.options.shared) Atomics.sub(this.options.shared, 0, this.memory!.size)
     this.file = file
     this.memory = undefined
   }

@@ -225,3 +225,37 @@ describe('SpillingStateStore', () => {
     })
   }
 })
+
+describe('SpillingStateStore sharing one bound', () => {
+  it('counts the states of every store sharing the bound: none spills while all of them fit, the one over it does', async () => {
+    const shared = new Int32Array(new SharedArrayBuffer(4))
+    const make = async () => {
+      const store = new SpillingStateStore(await tempFile(), {
+        cache: { states: 10 },
+        shared,
+        fileCache: { states: 5 },
+      })
+      await store.open(identity, { fresh: true })
+      return store
+    }
+    const [a, b] = [await make(), await make()]
+    for (let i = 0; i < 7; i++) a.set(`a${i}`, { n: i }) // more than an even split of 10
+    for (let i = 0; i < 3; i++) b.set(`b${i}`, { n: i })
+    b.set('b0', { n: 100 }) // a change, not a new state
+    a.delete('a6')
+    assert.equal(Atomics.load(shared, 0), 9)
+    assert.equal(a.needsCommit() || b.needsCommit(), false)
+    await a.commit(new Map())
+    await b.commit(new Map())
+    assert.deepEqual([a.spilled, b.spilled], [false, false])
+    for (let i = 3; i < 5; i++) b.set(`b${i}`, { n: i })
+    assert.equal(b.needsCommit(), true)
+    await b.commit(new Map([['bank.events/1', 5]]))
+    assert.deepEqual([a.spilled, b.spilled], [false, true])
+    assert.equal(Atomics.load(shared, 0), 6, 'the spilled store no longer counts')
+    assert.deepEqual(b.get('b0'), { n: 100 })
+    assert.equal(b.size, 5)
+    await a.close()
+    await b.close()
+  })
+})
