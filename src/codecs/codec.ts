@@ -12,8 +12,9 @@ export interface Codec {
   /** The codec type as configured: `json`, `avro-single-object`, … */
   readonly name: string
   /**
-   * True when a decoded object or array is always `JSON.parse` of the bytes' UTF-8 text (json,
-   * auto): output may then carry the stored text as it is instead of serialising the value again.
+   * True when a decoded plain object or array is always `JSON.parse` of the bytes' UTF-8 text
+   * (json, auto): output may then carry the stored text as it is instead of serialising the value
+   * again. (Other values — auto's Buffer for binary bytes, strings — are serialised as usual.)
    */
   readonly jsonText?: boolean
   /**

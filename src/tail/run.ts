@@ -115,8 +115,7 @@ export async function runTail(request: TailRequest): Promise<TailSummary> {
         if (isUndecodable(shownRecord)) undecodable++
         const schema = request.schemaOf?.(record)
         if (schema) shownRecord.schema = schema
-        if (request.valuesAreJsonText && typeof shownRecord.value === 'object' && shownRecord.value !== null)
-          shownRecord.valueIsStoredJson = true
+        if (request.valuesAreJsonText && isParsedJson(shownRecord.value)) shownRecord.valueIsStoredJson = true
         request.onRecord(shownRecord)
         shown++
         if (request.limit !== undefined && shown >= request.limit) {
@@ -236,4 +235,12 @@ function filterDecoded(
     payload: event.payload === event.value ? undefined : event.payload,
     rawValue: record.value,
   }
+}
+
+/** A plain object or array, as JSON.parse makes them (the auto codec returns bytes as a Buffer). */
+function isParsedJson(value: unknown): boolean {
+  return (
+    Array.isArray(value) ||
+    (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)
+  )
 }

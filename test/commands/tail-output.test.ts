@@ -193,16 +193,18 @@ describe('es tail -o ndjson carries JSON values as stored', () => {
           { key: 'a', value: Buffer.from('{"id":12345678901234567890,"amount": 10.0,"name":"caf\\u00e9"}') },
           { key: 'b', value: Buffer.from('{\n  "amount": 1,\n  "tags": ["x"]\n}') },
           { key: 'c', value: Buffer.from('[1,2,3]') },
+          { key: 'd', value: Buffer.from([0x00]) }, // auto: bytes, not JSON text
         ],
         dir,
       )
       const run = await runEs(['tail', topic, '--brokers', brokers, '--from-beginning', '-e', '-o', 'ndjson'])
       assert.equal(run.code, 0, run.stderr)
       const lines = run.stdout.trimEnd().split('\n')
-      assert.equal(lines.length, 3, run.stdout)
+      assert.equal(lines.length, 4, run.stdout)
       assert.ok(lines[0].endsWith(',"value":{"id":12345678901234567890,"amount": 10.0,"name":"caf\\u00e9"}}'), lines[0])
       assert.deepEqual(JSON.parse(lines[1]).value, { amount: 1, tags: ['x'] })
       assert.deepEqual(JSON.parse(lines[2]).value, [1, 2, 3])
+      assert.equal(JSON.parse(lines[3]).value, 'base64:AA==')
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
