@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-import { execute } from '../dist/oclif.js'
-
 // A reader that went away (`es tail … | head`) ends the output, not the command with a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
@@ -9,12 +7,14 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 
-// `es --version` answers what oclif would, without loading oclif (start-up, see README).
+// `es --version` answers what oclif would, without loading oclif (start-up, see README): oclif's
+// bundle is imported only below, so that a static import does not load it for --version too.
 if (process.argv.length === 3 && process.argv[2] === '--version') {
   const { readFileSync } = await import('node:fs')
   const { name, version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   process.stdout.write(`${name}/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else {
+  const { execute } = await import('../dist/oclif.js')
   await execute({ dir: import.meta.url })
 }
 // Every command has finished its work: let stdout and stderr drain (pipes can be asynchronous),

@@ -4,7 +4,9 @@
  * none of dist/src's modules one by one nor oclif from node_modules, and still run.
  */
 import assert from 'node:assert/strict'
-import { readdir, readFile } from 'node:fs/promises'
+import { execFile } from 'node:child_process'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -19,6 +21,27 @@ describe('es start-up', () => {
     const run = await runEs(['--version'])
     assert.equal(run.code, 0, run.stderr)
     assert.equal(run.stdout, `${config.userAgent}\n`)
+  })
+
+  it('es --version does not even import oclif: bin/run.js answers from package.json alone', async () => {
+    // A copy of bin/run.js and package.json beside a dist/oclif.js that throws when imported.
+    const dir = await mkdtemp(join(tmpdir(), 'es-version-'))
+    try {
+      await mkdir(join(dir, 'bin'))
+      await mkdir(join(dir, 'dist'))
+      await copyFile(join(root, 'bin/run.js'), join(dir, 'bin/run.js'))
+      await copyFile(join(root, 'package.json'), join(dir, 'package.json'))
+      await writeFile(join(dir, 'dist/oclif.js'), "throw new Error('dist/oclif.js was imported')\n")
+      const stdout = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [join(dir, 'bin/run.js'), '--version'], (error, out, err) =>
+          error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+        ),
+      )
+      const config = await Config.load(root)
+      assert.equal(stdout, `${config.userAgent}\n`)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('every command is bundled: it imports no module of dist/src, nor oclif from node_modules', async () => {
