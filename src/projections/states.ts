@@ -1,8 +1,9 @@
 /**
  * A projection's states as read-model rows, in id order, for `es diff` and
  * `es rebuild-projection`: folded into the operator's state file (`--state FILE`, continued from
- * its stored offsets) or into temporary state files (one per folding thread) — on file either way,
- * so memory stays bounded whatever the number of aggregates — and streamed back.
+ * its stored offsets) or into temporary states (one store per folding thread: in memory while
+ * they fit the cache bound, on file past it, so memory stays bounded whatever the number of
+ * aggregates) — and streamed back.
  */
 import { HeapBudget } from '../heap.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
@@ -61,10 +62,15 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
         ...fold,
         store,
         fromBeginning: true,
-        stateFiles: { file: (worker) => temporary.file(`worker-${worker}`), cache: request.cache },
+        stateFiles: {
+          file: (worker) => temporary.file(`worker-${worker}`),
+          hold: (worker, states) => temporary.hold(`worker-${worker}`, states),
+          cache: request.cache,
+        },
       })
     } finally {
-      await store.close()
+      const states = await store.release()
+      if (states) temporary.hold('main', states)
     }
     return {
       replay,

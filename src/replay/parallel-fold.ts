@@ -58,6 +58,8 @@ export interface FoldWorkerInput {
 /** Temporary state files, one per worker, sharing one cache bound (default DEFAULT_CACHE). */
 export interface StateFiles {
   file: (worker: number) => string
+  /** Takes the states of a worker that never went to its file, in id order. */
+  hold: (worker: number, states: Array<[string, unknown]>) => void
   cache?: CacheBound
 }
 
@@ -80,6 +82,8 @@ export type FoldWorkerMessage =
       aggregates: number
       /** Where each of its partitions was read to (its state file holds exactly that). */
       offsets: Array<[string, number]>
+      /** Its states in id order, when they never left memory (no state file was written). */
+      states?: Array<[string, unknown]>
     }
   | {
       kind: 'error'
@@ -199,6 +203,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
             finished = true
             // A worker folding into its own state file posts no checkpoints: its positions come here.
             if (options.stateFiles) for (const [key, offset] of message.offsets) offsets.set(key, offset)
+            if (message.states) options.stateFiles?.hold(index, message.states)
             events += message.events
             aggregates += message.aggregates
             skippedCount += message.skippedCount

@@ -3,7 +3,8 @@
  * memory while they fit the cache bound, on file once they do not: a `Map` holds them until there
  * are more than the bound allows, then they go into a fresh `SqliteStateStore` on `file`, which
  * holds them from then on (with its bounded cache). Closing the store leaves every state in the
- * file, in id order, for `TemporaryStates.entries()` to read back.
+ * file, in id order, for `TemporaryStates.entries()` to read back; releasing it instead hands the
+ * states that never left memory back in id order, without writing a file (`TemporaryStates.hold`).
  *
  * Stores of parallel folding threads share one bound: `shared` counts the states all of them hold
  * in memory (an `Int32Array` on a `SharedArrayBuffer`), so the bound is the replay's, not an
@@ -124,6 +125,22 @@ export class SpillingStateStore implements StateStore {
     if (this.memory) await this.spill()
     await this.file?.close()
     this.file = undefined
+  }
+
+  /**
+   * Closes the store. States that never left memory are handed back in id order instead of being
+   * written to the file (the fold that fits in memory pays no file at all); undefined when they are
+   * in the file, which the close leaves complete as `close` does.
+   */
+  async release(): Promise<Array<[string, unknown]> | undefined> {
+    if (!this.memory) {
+      await this.close()
+      return undefined
+    }
+    const states = [...this.memory.entries()]
+    if (this.options.shared) Atomics.sub(this.options.shared, 0, this.memory.size)
+    this.memory = undefined
+    return states
   }
 
   private get bound(): CacheBound {

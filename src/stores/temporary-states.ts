@@ -3,7 +3,8 @@
  * end in SQLite files in a temporary directory (one per folding thread; the threads' aggregates
  * never overlap) — held in memory while they fit the cache bound, on file past it
  * (`SpillingStateStore`), so memory stays bounded whatever the number of aggregates — and are
- * read back as one stream in id order. The directory is removed on close.
+ * read back as one stream in id order. A store whose states all fit hands them over instead of
+ * writing its file (`hold`): they stay within the same bound. The directory is removed on close.
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -17,6 +18,8 @@ import { compareIds } from './state-store.js'
 
 export class TemporaryStates {
   private readonly files = new Set<string>()
+  /** States handed over in id order (`SpillingStateStore.release`), by the name of their file. */
+  private readonly held = new Map<string, Array<[string, unknown]>>()
 
   private constructor(readonly dir: string) {}
 
@@ -36,15 +39,25 @@ export class TemporaryStates {
     return new SpillingStateStore(this.file(name), { cache })
   }
 
+  /** The states of store `name` that never went to its file, in id order (`SpillingStateStore.release`). */
+  hold(name: string, states: Array<[string, unknown]>): void {
+    this.held.set(name, states)
+  }
+
   /**
-   * Every state of every file written, in id order (`compareIds`): a merge of the files' ordered
+   * Every state held and of every file written, in id order (`compareIds`): a merge of the files' ordered
    * reads. No store may be writing meanwhile.
    */
   *entries(): IterableIterator<[string, unknown]> {
     const Database = requireSqlite()
     const open: BetterSqlite3.Database[] = []
     try {
-      const heads: Array<{ rows: Iterator<[string, string]>; row: [string, string] }> = []
+      const heads: Array<{ rows: Iterator<[string, unknown]>; row: [string, unknown]; parse: boolean }> = []
+      for (const states of this.held.values()) {
+        const rows = states[Symbol.iterator]()
+        const first = rows.next()
+        if (!first.done) heads.push({ rows, row: first.value, parse: false })
+      }
       for (const file of this.files) {
         if (!existsSync(file)) continue
         const db = new Database(file, { readonly: true })
@@ -54,13 +67,13 @@ export class TemporaryStates {
           .raw()
           .iterate() as Iterator<[string, string]>
         const first = rows.next()
-        if (!first.done) heads.push({ rows, row: first.value })
+        if (!first.done) heads.push({ rows, row: first.value, parse: true })
       }
       while (heads.length > 0) {
         let least = 0
         for (let i = 1; i < heads.length; i++) if (compareIds(heads[i].row[0], heads[least].row[0]) < 0) least = i
         const head = heads[least]
-        yield [head.row[0], JSON.parse(head.row[1])]
+        yield head.parse ? [head.row[0], JSON.parse(head.row[1] as string)] : head.row
         const next = head.rows.next()
         if (next.done) heads.splice(least, 1)
         else head.row = next.value

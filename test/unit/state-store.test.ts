@@ -1,6 +1,6 @@
 /** One contract suite, run against every StateStore implementation. */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -9,6 +9,7 @@ import { SpillingStateStore } from '../../src/stores/spilling-state-store.js'
 import { SqliteStateStore } from '../../src/stores/sqlite-state-store.js'
 import type { CacheBound } from '../../src/stores/state-cache.js'
 import type { StateStore } from '../../src/stores/state-store.js'
+import { TemporaryStates } from '../../src/stores/temporary-states.js'
 
 const identity = { reducer: 'builtin:latest', topics: ['bank.events'] }
 const dirs: string[] = []
@@ -257,5 +258,42 @@ describe('SpillingStateStore sharing one bound', () => {
     assert.equal(b.size, 5)
     await a.close()
     await b.close()
+  })
+})
+
+describe('TemporaryStates', () => {
+  it('reads held states and spilled files as one stream in id order; states that fit never go to a file', async () => {
+    const temporary = await TemporaryStates.create()
+    try {
+      const shared = new Int32Array(new SharedArrayBuffer(4))
+      const fits = new SpillingStateStore(temporary.file('fits'), { cache: { states: 10 }, shared })
+      const over = new SpillingStateStore(temporary.file('over'), { cache: { states: 10 }, shared })
+      await fits.open(identity, { fresh: true })
+      await over.open(identity, { fresh: true })
+      for (const i of [5, 1, 3]) fits.set(`acc-${i}`, { n: i })
+      for (let i = 0; i < 20; i += 2) over.set(`acc-${String(i).padStart(2, '0')}`, { n: i })
+      await over.commit(new Map()) // 13 states over a bound of 10: this one spills, 3 remain in memory
+      await fits.commit(new Map())
+      assert.deepEqual([fits.spilled, over.spilled], [false, true])
+      const held = await fits.release()
+      assert.deepEqual(held, [
+        ['acc-1', { n: 1 }],
+        ['acc-3', { n: 3 }],
+        ['acc-5', { n: 5 }],
+      ])
+      assert.equal(await over.release(), undefined, 'a spilled store leaves its states in its file')
+      temporary.hold('fits', held!)
+      const files = await readdir(temporary.dir)
+      assert.deepEqual(files.filter((f) => f.endsWith('.db')), ['over.db'])
+      const ids = [...temporary.entries()].map(([id]) => id)
+      assert.deepEqual(ids, [...ids].sort())
+      assert.equal(ids.length, 13)
+      assert.deepEqual(
+        [...temporary.entries()].find(([id]) => id === 'acc-3'),
+        ['acc-3', { n: 3 }],
+      )
+    } finally {
+      await temporary.close()
+    }
   })
 })
