@@ -74,7 +74,7 @@ export interface FoldOptions {
   /** For stores that hold every state in memory: stop with a clear error before the heap is full. */
   heapGuard?: { guard: HeapGuard; where?: string }
   /** For stores that keep their states on file: keep the heap near what is live. */
-  heapBudget?: HeapBudget
+  heapBudget?: Pick<HeapBudget, 'check'>
 }
 
 export interface FoldResult {
