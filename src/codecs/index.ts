@@ -3,7 +3,13 @@
  */
 
 export { AutoCodec } from './auto-codec.js'
-export { AvroSchema, AvroSchemaError, parsingFingerprint64, type ResolvedReader } from './avro/avro-schema.js'
+export {
+  AvroSchema,
+  AvroSchemaError,
+  parsingFingerprint64,
+  type ResolvedReader,
+  schemasByFingerprint,
+} from './avro/avro-schema.js'
 export { parsingCanonicalForm } from './avro/canonical-form.js'
 export { CRC64_AVRO_EMPTY, crc64Avro } from './avro/crc64.js'
 export { ConfluentAvroCodec, RawAvroCodec, SingleObjectCodec, type SingleObjectSources } from './avro-codecs.js'

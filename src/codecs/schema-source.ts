@@ -5,7 +5,6 @@
  * A source hands out schema JSON text; the codec compiles and caches it.
  */
 
-import { AvroSchema } from './avro/avro-schema.js'
 import type { SchemaRef } from './codec.js'
 import { schemaRefKey } from './codec.js'
 
@@ -29,17 +28,6 @@ export class InMemorySchemaSource implements SchemaSource {
   constructor(entries: Iterable<{ ref: SchemaRef; schema: string | object }> = [], description = 'in-memory schemas') {
     this.description = description
     for (const entry of entries) this.add(entry.ref, entry.schema)
-  }
-
-  /** Schemas keyed by their CRC-64-AVRO fingerprint, as single-object encoding names them. */
-  static byFingerprint(schemas: Array<string | object>, description?: string): InMemorySchemaSource {
-    return new InMemorySchemaSource(
-      schemas.map((schema) => ({
-        ref: { kind: 'fingerprint', fingerprint: new AvroSchema(schema).fingerprint },
-        schema,
-      })),
-      description,
-    )
   }
 
   add(ref: SchemaRef, schema: string | object): void {

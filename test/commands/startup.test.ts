@@ -58,4 +58,28 @@ describe('es start-up', () => {
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /--from/)
   })
+
+  it('tail and send-command load neither avsc nor protobufjs until a codec needs them', async () => {
+    // The files a bundled command imports statically (what loads before it runs), transitively.
+    const staticGraph = async (entry: string): Promise<Map<string, string>> => {
+      const seen = new Map<string, string>()
+      const visit = async (file: string) => {
+        if (seen.has(file)) return
+        const code = await readFile(file, 'utf8')
+        seen.set(file, code)
+        for (const match of code.matchAll(/^(?:import|export)\s[^;]*?["'](\.\.?\/[^"']+)["']/gms)) {
+          await visit(join(dirname(file), match[1]))
+        }
+      }
+      await visit(entry)
+      return seen
+    }
+    for (const command of ['tail', 'send-command']) {
+      const graph = await staticGraph(join(root, 'dist/commands', `${command}.js`))
+      assert.ok(graph.size > 1, `${command}: its chunks were found`)
+      for (const [file, code] of graph) {
+        assert.doesNotMatch(code, /node_modules\/(avsc|protobufjs)\//, `${command} loads ${file} statically`)
+      }
+    }
+  })
 })

@@ -7,10 +7,10 @@ import {
   ConfluentRegistrySource,
   DecodeError,
   FileSchemaSource,
-  InMemorySchemaSource,
   type SchemaRef,
   type SchemaSource,
   SchemaTopicSource,
+  schemasByFingerprint,
 } from '../../src/codecs/index.js'
 import { UnreachableError } from '../../src/errors.js'
 import { startFakeRegistry } from '../support/fake-registry.js'
@@ -80,7 +80,7 @@ function schemaSourceContract(name: string, setUp: (schemas: string[]) => Promis
 }
 
 schemaSourceContract('InMemorySchemaSource', async (texts) => ({
-  source: InMemorySchemaSource.byFingerprint(texts),
+  source: schemasByFingerprint(texts),
   refs: texts.map(fingerprintOf),
   unknown: fingerprintOf(absent),
   otherKind: { kind: 'id', id: 1 },

@@ -6,6 +6,7 @@
  */
 import type avsc from 'avsc'
 import { DecodeError, EncodeError } from '../codec-errors.js'
+import { InMemorySchemaSource } from '../schema-source.js'
 import { compileAvscType } from './avsc-types.js'
 import { parsingCanonicalForm } from './canonical-form.js'
 import { crc64Avro } from './crc64.js'
@@ -215,4 +216,15 @@ function formatPath(parts: readonly string[]): string {
  */
 export function parsingFingerprint64(schema: AvroSchema | string | object): bigint {
   return (schema instanceof AvroSchema ? schema : new AvroSchema(schema)).fingerprint
+}
+
+/** A fixed set of Avro schemas keyed by their CRC-64-AVRO fingerprint, as single-object encoding names them. */
+export function schemasByFingerprint(schemas: Array<string | object>, description?: string): InMemorySchemaSource {
+  return new InMemorySchemaSource(
+    schemas.map((schema) => ({
+      ref: { kind: 'fingerprint', fingerprint: new AvroSchema(schema).fingerprint },
+      schema,
+    })),
+    description,
+  )
 }
