@@ -141,18 +141,27 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
           const table = { columns: target.columns, key: target.key, mapping }
           const batch = request.batchRows ?? 5000
           let chunk: Array<[string, unknown]> = []
+          // One write in flight while the next batch is made (the rows of PostgreSQL's COPY are
+          // taken in by the server while ours are built); each is awaited before the next starts,
+          // and the last before the swap, so a failed write still ends here and drops the shadow.
+          let writing: Promise<void> = Promise.resolve()
           const flush = async () => {
             const { rows, unmapped: fields } = toTableRows(chunk, table)
             for (const field of fields) unmapped.add(field)
-            await target.writeShadow(rows)
-            written += rows.length
             chunk = []
+            await writing
+            writing = target.writeShadow(rows).then(() => {
+              written += rows.length
+            })
+            // Awaited at the next flush or below; until then its failure is not unhandled.
+            writing.catch(() => {})
           }
           for (const entry of states.rows()) {
             chunk.push(entry)
             if (chunk.length >= batch) await flush()
           }
           await flush()
+          await writing
         } catch (error) {
           await target.dropShadow().catch(() => {})
           throw error

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import pg from 'pg'
@@ -288,6 +289,39 @@ describe('es rebuild-projection with the sample bank service (real binary, real 
       assert.match(kept, new RegExp(`^${schema}\\.accounts__es_old_`))
       assert.equal((await es(['diff', 'accounts'], config)).code, 0)
       assert.doesNotMatch(run.stdout + run.stderr, /:es@/, 'the password is not shown')
+
+      // A row the table refuses (status NOT NULL): the COPY fails while es goes on making rows
+      // (one write in flight); the rebuild still fails with exit 5, the shadow is dropped, and
+      // the live table is as it was.
+      const dir = await tempDir('es-rebuild-refused-')
+      const reducer = join(dir, 'null-status-reducer.js')
+      const bankReducer = fileURLToPath(new URL('../../../examples/bank/reducer.js', import.meta.url))
+      await writeFile(
+        reducer,
+        [
+          `import * as bank from ${JSON.stringify(bankReducer)}`,
+          'export const { initialState, toReadModel } = bank',
+          'export function evolve(state, event) {',
+          '  const next = bank.evolve(state, event)',
+          `  return next && next.id === ${JSON.stringify(accounts[1])} ? { ...next, status: null } : next`,
+          '}',
+          '',
+        ].join('\n'),
+      )
+      const refusing = await writeConfigCopy(config, dir, (doc) => {
+        const projection = doc.services.bank.projections?.accounts
+        assert.ok(projection)
+        projection.reducer = reducer
+      })
+      const refused = await es(['rebuild-projection', 'accounts', '--yes'], refusing)
+      assert.equal(refused.code, 5, refused.stderr)
+      assert.match(refused.stderr.trim().split('\n').pop() ?? '', /^error: cannot write rows into .*status/)
+      assert.deepEqual(await pgRows(), written, 'the live table is untouched')
+      const shadows = await client.query(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 AND table_name LIKE '%es_rebuild%'",
+        [schema],
+      )
+      assert.deepEqual(shadows.rows, [], 'no shadow left behind')
     } finally {
       await client.end()
       assert.equal(await projector.stop(), 0, projector.stderr)
