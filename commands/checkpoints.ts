@@ -1,4 +1,4 @@
-import { Args, Flags } from '@oclif/core'
+import { Args } from '@oclif/core'
 import {
   type CheckpointsReport,
   checkpoints,
@@ -6,16 +6,10 @@ import {
   projectionCheckpoints,
 } from '../src/checkpoints/checkpoints-service.js'
 import { EsCommand } from '../src/cli/base-command.js'
-import { fromFlag, writeFlags } from '../src/cli/flags.js'
+import { checkpointsFlags, resetMode } from '../src/cli/checkpoints-flags.js'
 import { UsageError } from '../src/errors.js'
-import { parseStartSpec } from '../src/kafka/offset-spec.js'
-import { canPrompt, confirm } from '../src/prompts/confirm.js'
-import {
-  describeResetOutcome,
-  renderGroupCheckpoints,
-  renderProjectionCheckpoints,
-  renderResetPlan,
-} from '../src/render/checkpoints.js'
+import { confirm } from '../src/prompts/confirm.js'
+import { describeResetOutcome, showGroupCheckpoints, showProjectionCheckpoints } from '../src/render/checkpoints.js'
 
 export default class Checkpoints extends EsCommand<CheckpointsReport | ProjectionCheckpointsReport> {
   static override summary =
@@ -35,46 +29,21 @@ export default class Checkpoints extends EsCommand<CheckpointsReport | Projectio
   }
   static override answersNo = (report: CheckpointsReport | ProjectionCheckpointsReport) =>
     report.unsafe && !('reset' in report && report.reset?.executed)
-  static override flags = {
-    projection: Flags.string({
-      summary: 'Check the offsets a projection keeps in its read model (readModel.offsets) instead.',
-      exclusive: ['reset-to', 'topic'],
-    }),
-    topic: Flags.string({
-      char: 't',
-      summary: 'Only this topic (repeatable); default every topic the group has committed offsets for.',
-      multiple: true,
-      multipleNonGreedy: true,
-    }),
-    'reset-to': fromFlag({
-      summary: 'Move the committed offsets here: beginning, end, <offset>, -<n>, <ISO time>, <duration ago>.',
-      parse: async (input: string) => parseStartSpec(input, { flag: '--reset-to' }),
-    }),
-    'dry-run': Flags.boolean({ summary: 'With --reset-to: show the plan only, never ask.' }),
-    ...writeFlags,
-    yes: Flags.boolean({
-      ...writeFlags.yes,
-      summary: 'Apply --reset-to without asking (--execute is the same).',
-      aliases: ['execute'],
-      exclusive: ['dry-run'],
-    }),
-  }
+  static override flags = checkpointsFlags
 
   async run(): Promise<CheckpointsReport | ProjectionCheckpointsReport> {
     const { args, flags } = await this.parse(Checkpoints)
     const config = await this.settings()
+    const debug = (line: string) => this.out.debug(line)
     if (flags.projection !== undefined) {
       const report = await projectionCheckpoints({
         config,
         service: this.serviceFlag,
         projection: flags.projection,
         group: args.group,
-        debug: (line) => this.out.debug(line),
+        debug,
       })
-      if (this.jsonEnabled()) return report
-      const { table, summary } = renderProjectionCheckpoints(report, this.out.paint)
-      this.out.data(table)
-      for (const line of summary) this.out.info(line)
+      if (!this.jsonEnabled()) showProjectionCheckpoints(this.out, report)
       return report
     }
     if (args.group === undefined) {
@@ -83,39 +52,29 @@ export default class Checkpoints extends EsCommand<CheckpointsReport | Projectio
       })
     }
     const group = args.group
-    const applying = flags['reset-to'] !== undefined && !flags['dry-run']
-    // A read-only profile shows the plan (a read) instead of offering to apply it, unless --allow-write.
-    const writable = !config.profile?.readOnly || flags['allow-write']
-    const ask = applying && !flags.yes && writable && canPrompt(this.jsonEnabled())
-    if (applying && (flags.yes || ask)) await this.guardWrite(`reset group ${group}'s offsets`, flags)
-    let shown = false
+    const mode = resetMode(flags, config.profile?.readOnly === true, this.jsonEnabled())
+    if (mode === 'apply' || mode === 'ask') await this.guardWrite(`reset group ${group}'s offsets`, flags)
+    let shown = false // the tables, shown before the question when there is one
     const report = await checkpoints({
       config,
       group,
       topics: flags.topic,
       resetTo: flags['reset-to'],
-      execute: applying && flags.yes,
-      confirm: ask
-        ? (plan) => {
-            this.display(plan)
-            shown = true
-            return confirm({ question: `Reset group ${group}'s offsets as shown?`, action: 'a reset' })
-          }
-        : undefined,
-      debug: (line) => this.out.debug(line),
+      execute: mode === 'apply',
+      confirm:
+        mode === 'ask'
+          ? (plan) => {
+              showGroupCheckpoints(this.out, plan)
+              shown = true
+              return confirm({ question: `Reset group ${group}'s offsets as shown?`, action: 'a reset' })
+            }
+          : undefined,
+      debug,
     })
     if (!this.jsonEnabled()) {
-      if (!shown) this.display(report)
+      if (!shown) showGroupCheckpoints(this.out, report)
       if (report.reset) this.out.info(describeResetOutcome(report.reset, shown, this.out.paint))
     }
     return report
-  }
-
-  /** The tables (shown before the question when there is one). */
-  private display(report: CheckpointsReport): void {
-    const { table, summary } = renderGroupCheckpoints(report, this.out.paint)
-    this.out.data(table)
-    this.out.info(summary)
-    if (report.reset) this.out.data(renderResetPlan(report.reset, this.out.paint))
   }
 }

@@ -3,7 +3,7 @@ import { EsCommand } from '../src/cli/base-command.js'
 import { codecFlags, writeFlags } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { PRODUCE_COMPRESSIONS, type ProduceCompression } from '../src/kafka/producer-compression.js'
-import { headerFlags } from '../src/produce/input.js'
+import { headerFlags, readStdinBytes } from '../src/produce/input.js'
 import { type ProduceFormat, type ProduceResult, produce } from '../src/produce/produce.js'
 import { describeProduced } from '../src/render/produce.js'
 
@@ -71,16 +71,10 @@ export default class Produce extends EsCommand<ProduceResult> {
       headers,
       partition: flags.partition,
       compression: flags.compression as ProduceCompression,
-      readStdin,
+      readStdin: readStdinBytes,
       debug: (line) => this.out.debug(line),
     })
     if (!this.jsonEnabled()) this.out.info(describeProduced(result))
     return result
   }
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
 }

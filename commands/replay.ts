@@ -1,8 +1,6 @@
-import { Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, codecFlags, onErrorFlag, partitionerFlag, topicFlag, untilFlag } from '../src/cli/flags.js'
-import { UsageError } from '../src/errors.js'
-import { describeReplay, traceLine } from '../src/render/replay.js'
+import { checkStateOut, replayFlags } from '../src/cli/replay-flags.js'
+import { showReplay, traceLine } from '../src/render/replay.js'
 import { type ReplayServiceResult, replayService } from '../src/replay/replay-service.js'
 
 export default class Replay extends EsCommand<ReplayServiceResult> {
@@ -18,46 +16,13 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
     '<%= config.bin %> replay --from-beginning --reducer count --topic orders --brokers localhost:9092 --json',
   ]
   static override enableJsonFlag = true
-  static override flags = {
-    ...codecFlags,
-    'from-beginning': Flags.boolean({ summary: 'Start at offset 0 and discard stored state.' }),
-    projection: Flags.string({ summary: 'Projection of the service (its reducer and topics).' }),
-    reducer: Flags.string({
-      char: 'r',
-      summary: 'Reducer module (.js/.ts) or built-in: latest, merge, count, collect.',
-    }),
-    state: Flags.string({ summary: 'Where state lives: memory, or a SQLite file (resumable).', default: 'memory' }),
-    cache: cacheFlag(),
-    until: untilFlag(),
-    aggregate: Flags.string({ char: 'a', summary: 'Fold only this aggregate and print its state.' }),
-    trace: Flags.boolean({
-      summary: 'With --aggregate: print each event and the state after it.',
-      dependsOn: ['aggregate'],
-    }),
-    out: Flags.string({
-      summary:
-        'Write the final state: to a file (JSON, or NDJSON for .ndjson/.jsonl), or to stdout as NDJSON with -. A device or symlink is written through, never replaced.',
-    }),
-    'on-error': onErrorFlag(),
-    topic: topicFlag,
-    workers: Flags.integer({
-      summary: 'Threads folding partition groups in parallel (default: one per core for large fresh replays; 1: none).',
-      min: 1,
-      max: 16,
-    }),
-    partitioner: partitionerFlag,
-  }
+  static override flags = replayFlags
 
   async run(): Promise<ReplayServiceResult> {
     const { flags } = await this.parse(Replay)
     const { finish, ...reporting } = this.reporting('records')
     const json = this.jsonEnabled()
-    if (flags.out === '-' && json) {
-      throw new UsageError('--out - writes the state to stdout, where --json writes the result: use one', {
-        code: 'USAGE',
-        suggestion: 'write the state to a file: --out state.ndjson',
-      })
-    }
+    checkStateOut(flags.out, json)
     const result = await replayService({
       config: await this.settings(),
       service: this.serviceFlag,
@@ -77,10 +42,7 @@ Reducers: a projection's (--projection), a module exporting initialState(aggrega
       ...reporting,
     })
     finish()
-    if (!json) {
-      if ('aggregateState' in result) this.out.data(JSON.stringify(result.aggregateState))
-      for (const line of describeReplay(result, this.out.paint)) process.stderr.write(`${line}\n`)
-    }
+    if (!json) showReplay(this.out, result)
     return result
   }
 }

@@ -1,10 +1,9 @@
 import { Args } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { sendCommandFlags } from '../src/cli/send-flags.js'
-import { UsageError } from '../src/errors.js'
-import { confirm } from '../src/prompts/confirm.js'
-import { promptPayload, requireTerminal } from '../src/prompts/schema-prompts.js'
-import { confirmSummary, eventLine, renderBatch, renderSend, sendExitCode } from '../src/render/send.js'
+import { commandType, sendCommandFlags } from '../src/cli/send-flags.js'
+import { ExitCode } from '../src/errors.js'
+import { confirmSend, promptPayload, requireTerminal } from '../src/prompts/schema-prompts.js'
+import { eventLine, renderBatch, renderSend, sendExitCode } from '../src/render/send.js'
 import { type BatchResult, sendBatch } from '../src/send/batch.js'
 import { parseHeaders, readPayload, readStdin } from '../src/send/payload.js'
 import { type SendResult, sendCommand } from '../src/send/send-command.js'
@@ -29,14 +28,13 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
     type: Args.string({ description: 'Command type (with --batch: of lines naming none).', ignoreStdin: true }),
   }
   static override flags = sendCommandFlags
+  static override answersNo = (result: SendResult | BatchResult) => sendExitCode(result) === ExitCode.no
 
   async run(): Promise<SendResult | BatchResult> {
     const { args, flags } = await this.parse(SendCommand)
     const json = this.jsonEnabled()
-    const type = args.type ?? (flags.batch === undefined ? requiredType() : undefined)
-    if (flags.interactive && json)
-      throw new UsageError('--interactive and --json exclude each other', { code: 'USAGE' })
-    if (flags.interactive) requireTerminal()
+    const type = commandType(args.type, flags.batch)
+    if (flags.interactive) requireTerminal(json)
     if (!flags['dry-run'])
       await this.guardWrite(flags.batch ? `send commands from ${flags.batch}` : `send ${type}`, flags)
     const common = {
@@ -44,8 +42,8 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
       service: this.serviceFlag,
       topic: flags.topic,
       partitioner: flags.partitioner,
+      runtime: { debug: (line: string) => this.out.debug(line) },
     }
-    const runtime = { debug: (line: string) => this.out.debug(line) }
     const timeoutMs = flags.timeout ?? 10_000
     if (flags.batch !== undefined) {
       const result = await sendBatch({
@@ -53,10 +51,10 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
         source: flags.batch,
         type,
         wait: flags.wait ? { timeoutMs } : undefined,
-        runtime,
       })
       if (!json) renderBatch(this.out, result)
-      process.exitCode = sendExitCode(result)
+      // Outcomes that never came, none of them a rejection (a "no"), are a timeout.
+      if (sendExitCode(result) === ExitCode.unreachable) process.exitCode = ExitCode.unreachable
       return result
     }
     const result = await sendCommand({
@@ -70,29 +68,12 @@ Without a config, --topic and --brokers send {"id","type","timestamp","data"} JS
       headers: parseHeaders(flags.header ?? []),
       expectedVersion: flags['expected-version'],
       dryRun: flags['dry-run'],
-      confirm: flags.interactive
-        ? (record) =>
-            confirm({
-              summary: confirmSummary(record),
-              question: 'Send this command?',
-              action: 'sending a command',
-              byDefault: true,
-              yes: flags.yes,
-            })
-        : undefined,
+      confirm: flags.interactive ? (record) => confirmSend(record, flags.yes) : undefined,
       wait: flags.wait
         ? { timeoutMs, onEvent: (event) => json || this.out.data(eventLine(event, this.out.paint)) }
         : undefined,
-      runtime,
     })
     if (!json) renderSend(this.out, result)
-    if (result.outcome === 'rejected') process.exitCode = 1
     return result
   }
-}
-
-function requiredType(): never {
-  throw new UsageError('es send-command needs <type> (or --batch <file|->; see es send-command --help)', {
-    code: 'USAGE',
-  })
 }

@@ -3,16 +3,14 @@ import { EsCommand } from '../src/cli/base-command.js'
 import { codecFlags, partitionerFlag, topicFlag } from '../src/cli/flags.js'
 import { ExitCode } from '../src/errors.js'
 import {
-  renderSnapshots,
   SNAPSHOT_FORMATS,
   type SnapshotFormat,
+  showKeySnapshots,
   TABLE_PAGE,
-  warnUndecodable,
   writeSnapshotTable,
 } from '../src/render/snapshots.js'
-import { resolveTopics } from '../src/service/resolve.js'
-import { openRuntime } from '../src/service/runtime.js'
-import { openSnapshotTable, readSnapshots, type SnapshotResult } from '../src/snapshots/latest.js'
+import type { SnapshotResult } from '../src/snapshots/latest.js'
+import { keySnapshots, withSnapshotTable } from '../src/snapshots/snapshots-service.js'
 
 export default class Snapshots extends EsCommand<SnapshotResult | undefined> {
   static override summary = 'Show a snapshots stream as a table of the latest value per key, tombstones applied.'
@@ -48,51 +46,29 @@ export default class Snapshots extends EsCommand<SnapshotResult | undefined> {
 
   async run(): Promise<SnapshotResult | undefined> {
     const { args, flags } = await this.parse(Snapshots)
-    const runtime = openRuntime(await this.settings(), this.serviceFlag, { debug: (line) => this.out.debug(line) })
-    try {
-      const topics = resolveTopics(runtime.service, undefined, flags.topic, 'snapshots')
-      const decode = await runtime.snapshotDecoder()
-      if (args.aggregateId === undefined) {
-        const table = await openSnapshotTable({ reader: runtime.reader, topics, decode })
-        try {
-          const format = this.jsonEnabled() ? 'json' : flags.format
-          const totals = await writeSnapshotTable(table, this.out, { format, limit: flags.limit })
-          if (totals.undecodable > 0) process.exitCode = ExitCode.invalidData
-        } finally {
-          table.close()
-        }
-        return undefined // written as it was read, also under --json
-      }
-      const partitioner = flags.partitioner ?? runtime.service.partitioner
-      const keyBytes = partitioner === 'none' ? null : await runtime.keyBytes(args.aggregateId)
-      const result = await readSnapshots({
-        reader: runtime.reader,
-        topics,
-        decode,
-        key: args.aggregateId,
-        history: flags.history,
-        partitioned: keyBytes ? { partitioner, keyBytes } : undefined,
-      })
-      if (!this.jsonEnabled()) this.display(result, flags.history)
-      warnUndecodable(
-        this.out,
-        result.undecodable,
-        result.entries.filter((e) => e.error).map((e) => `${e.topic}/${e.partition}@${e.offset}: ${e.error}`),
-      )
-      if (result.undecodable > 0) process.exitCode = ExitCode.invalidData
-      return result
-    } finally {
-      await runtime.close()
+    const request = {
+      config: await this.settings(),
+      service: this.serviceFlag,
+      topics: flags.topic,
+      runtime: { debug: (line: string) => this.out.debug(line) },
     }
-  }
-
-  private display(result: SnapshotResult, history: boolean): void {
-    const [entry] = result.entries
-    if (history) this.out.data(renderSnapshots(this.out.paint, result.entries))
-    else if (entry.error !== undefined) this.out.data(entry.raw ?? '')
-    else this.out.data(JSON.stringify(entry.value, null, 2))
-    this.out.info(
-      `${result.entries.length} ${history ? 'versions' : 'snapshot'} from ${result.records} records in ${result.topics.join(', ')}${result.undecodable ? `; ${result.undecodable} undecodable` : ''}`,
-    )
+    if (args.aggregateId === undefined) {
+      const format = this.jsonEnabled() ? 'json' : flags.format
+      const totals = await withSnapshotTable(request, (table) =>
+        writeSnapshotTable(table, this.out, { format, limit: flags.limit }),
+      )
+      // Written as it was read, also under --json: there is no result left to return.
+      if (totals.undecodable > 0) process.exitCode = ExitCode.invalidData
+      return undefined
+    }
+    const result = await keySnapshots({
+      ...request,
+      key: args.aggregateId,
+      history: flags.history,
+      partitioner: flags.partitioner,
+    })
+    showKeySnapshots(this.out, result, { history: flags.history, json: this.jsonEnabled() })
+    if (result.undecodable > 0) process.exitCode = ExitCode.invalidData
+    return result
   }
 }

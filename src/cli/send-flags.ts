@@ -1,5 +1,6 @@
 /** The flags of `es send-command`: one command, or `--batch` (which excludes the one-command flags). */
 import { Flags } from '@oclif/core'
+import { UsageError } from '../errors.js'
 import { codecFlags, partitionerFlag, timeoutFlag, writeFlags } from './flags.js'
 
 const single = ['batch']
@@ -40,4 +41,12 @@ export const sendCommandFlags = {
   topic: Flags.string({ char: 't', summary: 'Topic to send to (zero-config use, or another commands topic).' }),
   partitioner: partitionerFlag,
   ...writeFlags,
+}
+
+/** The positional TYPE: only --batch may leave it out (its lines can name their own). */
+export function commandType(type: string | undefined, batch: string | undefined): string | undefined {
+  if (type !== undefined || batch !== undefined) return type
+  throw new UsageError('es send-command needs <type> (or --batch <file|->; see es send-command --help)', {
+    code: 'USAGE',
+  })
 }

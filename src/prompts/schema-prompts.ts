@@ -4,7 +4,9 @@
  * enforced, nested objects asked field by field; then a confirmation showing the encoded record.
  */
 import { UsageError } from '../errors.js'
-import { canPrompt } from './confirm.js'
+import { confirmSummary } from '../render/send.js'
+import type { SentRecord } from '../send/send-command.js'
+import { canPrompt, confirm } from './confirm.js'
 import { askSafely, onStderr } from './terminal.js'
 
 interface JsonSchema {
@@ -21,13 +23,26 @@ interface JsonSchema {
   exclusiveMaximum?: number
 }
 
-export function requireTerminal(): void {
+/** `--interactive` needs someone to answer: refused under `--json`, and without a terminal. */
+export function requireTerminal(json: boolean): void {
+  if (json) throw new UsageError('--interactive and --json exclude each other', { code: 'USAGE' })
   if (!canPrompt()) {
     throw new UsageError('--interactive needs a terminal', {
       code: 'NO_TERMINAL',
       suggestion: 'give the payload with --data or --data-file instead',
     })
   }
+}
+
+/** Shows the encoded record and asks whether to send it (Enter: yes; `--yes` sends without asking). */
+export function confirmSend(record: SentRecord, yes: boolean | undefined): Promise<boolean> {
+  return confirm({
+    summary: confirmSummary(record),
+    question: 'Send this command?',
+    action: 'sending a command',
+    byDefault: true,
+    yes,
+  })
 }
 
 /** Asks for every field of `schema`; returns the payload object. */

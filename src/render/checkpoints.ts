@@ -8,6 +8,7 @@ import type {
   CheckpointsReport,
   ProjectionCheckpointsReport,
 } from '../checkpoints/checkpoints-service.js'
+import type { Output } from './output.js'
 import { renderGrid } from './table.js'
 
 const count = (n: number) => n.toLocaleString('en-US')
@@ -48,11 +49,22 @@ function lagOf(partitions: CheckpointPartition[]): number {
   return partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0)
 }
 
-/** A consumer group's checkpoints: the table (data) and the summary line. */
-export function renderGroupCheckpoints(
-  report: CheckpointsReport,
-  paint: ChalkInstance,
-): { table: string; summary: string } {
+/** A consumer group's checkpoints: the table (data), its summary line, and the plan of a reset. */
+export function showGroupCheckpoints(out: Output, report: CheckpointsReport): void {
+  const { table, summary } = renderGroupCheckpoints(report, out.paint)
+  out.data(table)
+  out.info(summary)
+  if (report.reset) out.data(renderResetPlan(report.reset, out.paint))
+}
+
+/** A projector's offsets kept in its read model: the table (data) and the summary lines. */
+export function showProjectionCheckpoints(out: Output, report: ProjectionCheckpointsReport): void {
+  const { table, summary } = renderProjectionCheckpoints(report, out.paint)
+  out.data(table)
+  for (const line of summary) out.info(line)
+}
+
+function renderGroupCheckpoints(report: CheckpointsReport, paint: ChalkInstance): { table: string; summary: string } {
   const members = `${report.members} ${report.members === 1 ? 'member' : 'members'}`
   return {
     table: renderGrid(
@@ -65,7 +77,7 @@ export function renderGroupCheckpoints(
 }
 
 /** The plan of a reset: per partition, what moving the committed offset does. */
-export function renderResetPlan(reset: NonNullable<CheckpointsReport['reset']>, paint: ChalkInstance): string {
+function renderResetPlan(reset: NonNullable<CheckpointsReport['reset']>, paint: ChalkInstance): string {
   return renderGrid(
     paint,
     ['topic', 'partition', 'committed', 'reset to', 'effect', 'events from', 'events until'],
@@ -97,8 +109,8 @@ export function describeResetOutcome(
   return asked ? 'cancelled: nothing was changed' : 'dry run: nothing was changed (add --yes to apply)'
 }
 
-/** A projector's offsets kept in its read model: the table (with the group's, when compared) and the summary. */
-export function renderProjectionCheckpoints(
+/** The table of a projector's offsets (with the group's, when compared) and the summary. */
+function renderProjectionCheckpoints(
   report: ProjectionCheckpointsReport,
   paint: ChalkInstance,
 ): { table: string; summary: string[] } {

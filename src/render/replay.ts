@@ -1,10 +1,12 @@
 /**
- * `es replay` for people: the summary on stderr, and the `--trace` lines on stdout.
+ * `es replay` for people: the summary on stderr, and the `--trace` lines and an aggregate's state
+ * on stdout.
  */
 import type { ChalkInstance } from 'chalk'
 import { describeFailureGroup } from '../codecs/failure-summary.js'
 import type { ReducerEvent } from '../replay/reducer.js'
 import type { ReplayServiceResult } from '../replay/replay-service.js'
+import type { Output } from './output.js'
 import { formatDuration, formatRate } from './progress.js'
 import { describeReach } from './summary.js'
 
@@ -14,7 +16,13 @@ export function traceLine(event: ReducerEvent, state: unknown): string {
   return JSON.stringify({ type, version, topic, partition, offset, payload, state })
 }
 
-export function describeReplay(result: ReplayServiceResult, paint: ChalkInstance): string[] {
+/** The state of `--aggregate` on stdout, then the summary on stderr. */
+export function showReplay(out: Output, result: ReplayServiceResult): void {
+  if ('aggregateState' in result) out.data(JSON.stringify(result.aggregateState))
+  for (const line of describeReplay(result, out.paint)) out.info(line)
+}
+
+function describeReplay(result: ReplayServiceResult, paint: ChalkInstance): string[] {
   const count = (n: number) => n.toLocaleString('en-US')
   const lines = [
     `${paint.green('replayed')} ${count(result.events)} events into ${count(result.aggregates)} aggregates in ${formatDuration(result.durationMs)} (${formatRate(result.eventsPerSecond)}${result.workers > 1 ? `, ${result.workers} threads` : ''})${result.resumed ? ', resumed from stored offsets' : ''}`,

@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk'
 import { describeFailureGroup } from '../codecs/failure-summary.js'
-import type { SnapshotEntry, SnapshotTable, SnapshotTotals } from '../snapshots/latest.js'
+import type { SnapshotEntry, SnapshotResult, SnapshotTable, SnapshotTotals } from '../snapshots/latest.js'
 import { escapeControl } from './escape.js'
 import { toJsonSafe } from './records.js'
 import { cell, renderGrid } from './table.js'
@@ -99,6 +99,32 @@ export async function writeSnapshotTable(
   }
   warnUndecodable(sink, totals.undecodable, totals.failures.list().map(describeFailureGroup))
   return totals
+}
+
+/**
+ * One key's snapshot (its value, or its raw text when undecodable) or, with `history`, its versions
+ * as a table, then a summary line; under --json only the warnings about undecodable values.
+ */
+export function showKeySnapshots(
+  sink: Omit<SnapshotSink, 'drained'>,
+  result: SnapshotResult,
+  options: { history: boolean; json: boolean },
+): void {
+  const { history } = options
+  if (!options.json) {
+    const [entry] = result.entries
+    if (history) sink.data(renderSnapshots(sink.paint, result.entries))
+    else if (entry.error !== undefined) sink.data(entry.raw ?? '')
+    else sink.data(JSON.stringify(entry.value, null, 2))
+    sink.info(
+      `${result.entries.length} ${history ? 'versions' : 'snapshot'} from ${result.records} records in ${result.topics.join(', ')}${result.undecodable ? `; ${result.undecodable} undecodable` : ''}`,
+    )
+  }
+  warnUndecodable(
+    sink,
+    result.undecodable,
+    result.entries.filter((e) => e.error).map((e) => `${e.topic}/${e.partition}@${e.offset}: ${e.error}`),
+  )
 }
 
 /** Undecodable entries: a warning per group of failures (the command then exits 5). */
