@@ -99,7 +99,8 @@ async function main(input: FoldWorkerInput): Promise<void> {
     const store = file ?? new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
     const result = await fold({
       heapGuard: file ? undefined : { guard: new HeapGuard(), where: ' in one of the replay threads' },
-      heapBudget: file && input.stateFile ? onceOnFile(file, new HeapBudget(input.stateFile.heapFloorBytes)) : undefined,
+      heapBudget:
+        file && input.stateFile ? onceOnFile(file, new HeapBudget(input.stateFile.heapFloorBytes)) : undefined,
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
       startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),

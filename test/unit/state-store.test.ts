@@ -284,7 +284,10 @@ describe('TemporaryStates', () => {
       assert.equal(await over.release(), undefined, 'a spilled store leaves its states in its file')
       temporary.hold('fits', held!)
       const files = await readdir(temporary.dir)
-      assert.deepEqual(files.filter((f) => f.endsWith('.db')), ['over.db'])
+      assert.deepEqual(
+        files.filter((f) => f.endsWith('.db')),
+        ['over.db'],
+      )
       const ids = [...temporary.entries()].map(([id]) => id)
       assert.deepEqual(ids, [...ids].sort())
       assert.equal(ids.length, 13)
