@@ -3,9 +3,10 @@ import { EsCommand } from '../src/cli/base-command.js'
 import { codecFlags, writeFlags } from '../src/cli/flags.js'
 import { UsageError } from '../src/errors.js'
 import { PRODUCE_COMPRESSIONS, type ProduceCompression } from '../src/kafka/producer-compression.js'
-import { headerFlags, readStdinBytes } from '../src/produce/input.js'
+import { headerFlags } from '../src/produce/input.js'
 import { type ProduceFormat, type ProduceResult, produce } from '../src/produce/produce.js'
 import { describeProduced } from '../src/render/produce.js'
+import { readStdinBytes } from '../src/stdin.js'
 
 export default class Produce extends EsCommand<ProduceResult> {
   static override summary = 'Produce records from stdin or a file: kcat -P lines, or what es tail -o ndjson writes.'

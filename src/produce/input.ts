@@ -186,10 +186,3 @@ export function headerFlags(pairs: string[], invalid: (pair: string) => Error): 
     return { key: pair.slice(0, eq), value: Buffer.from(pair.slice(eq + 1), 'utf8') }
   })
 }
-
-/** All of stdin, as the bytes it carries (the input of `es produce` without --file, or with -). */
-export async function readStdinBytes(): Promise<Buffer> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-}

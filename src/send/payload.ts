@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { jsonErrorPosition } from '../codecs/json-codec.js'
 import { ConfigError, InvalidDataError, nearMatches, UsageError } from '../errors.js'
+import { readStdinBytes } from '../stdin.js'
 
 /** Parses JSON text; an error names the source and the line:column of the problem. */
 export function parsePayload(text: string, source: string): unknown {
@@ -159,7 +160,5 @@ export function parseHeaders(pairs: string[]): Record<string, string> {
 
 /** All of stdin, as text. */
 export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks).toString('utf8')
+  return (await readStdinBytes()).toString('utf8')
 }

@@ -5,8 +5,14 @@
 import type { ResolvedConfig } from '../config/types.js'
 import type { PartitionerName } from '../kafka/partitioner.js'
 import { resolveTopics } from '../service/resolve.js'
-import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
-import { openSnapshotTable, readSnapshots, type SnapshotResult, type SnapshotTable } from './latest.js'
+import { openRuntime, type RuntimeOptions, type ServiceRuntime } from '../service/runtime.js'
+import {
+  openSnapshotTable,
+  readSnapshots,
+  type SnapshotDecoder,
+  type SnapshotResult,
+  type SnapshotTable,
+} from './latest.js'
 
 export interface SnapshotsServiceRequest {
   config: ResolvedConfig
@@ -16,24 +22,33 @@ export interface SnapshotsServiceRequest {
   runtime?: RuntimeOptions
 }
 
-/** The whole table, handed to `write` while open (it is streamed), closed after. */
-export async function withSnapshotTable<T>(
+/** The service's runtime, the topics to read and their decoder, for `work`; closed after. */
+async function withSnapshotsRuntime<T>(
   request: SnapshotsServiceRequest,
-  write: (table: SnapshotTable) => Promise<T>,
+  work: (opened: { runtime: ServiceRuntime; topics: string[]; decode: SnapshotDecoder }) => Promise<T>,
 ): Promise<T> {
   const runtime = openRuntime(request.config, request.service, request.runtime)
   try {
     const topics = resolveTopics(runtime.service, undefined, request.topics, 'snapshots')
-    const decode = await runtime.snapshotDecoder()
+    return await work({ runtime, topics, decode: await runtime.snapshotDecoder() })
+  } finally {
+    await runtime.close()
+  }
+}
+
+/** The whole table, handed to `write` while open (it is streamed), closed after. */
+export function withSnapshotTable<T>(
+  request: SnapshotsServiceRequest,
+  write: (table: SnapshotTable) => Promise<T>,
+): Promise<T> {
+  return withSnapshotsRuntime(request, async ({ runtime, topics, decode }) => {
     const table = await openSnapshotTable({ reader: runtime.reader, topics, decode })
     try {
       return await write(table)
     } finally {
       table.close()
     }
-  } finally {
-    await runtime.close()
-  }
+  })
 }
 
 /**
@@ -41,16 +56,13 @@ export async function withSnapshotTable<T>(
  * the key hashes to is read, unless the partitioner (the service's by default) is `none` or the key
  * codec cannot encode the key.
  */
-export async function keySnapshots(
+export function keySnapshots(
   request: SnapshotsServiceRequest & { key: string; history: boolean; partitioner?: PartitionerName },
 ): Promise<SnapshotResult> {
-  const runtime = openRuntime(request.config, request.service, request.runtime)
-  try {
-    const topics = resolveTopics(runtime.service, undefined, request.topics, 'snapshots')
-    const decode = await runtime.snapshotDecoder()
+  return withSnapshotsRuntime(request, async ({ runtime, topics, decode }) => {
     const partitioner = request.partitioner ?? runtime.service.partitioner
     const keyBytes = partitioner === 'none' ? null : await runtime.keyBytes(request.key)
-    return await readSnapshots({
+    return readSnapshots({
       reader: runtime.reader,
       topics,
       decode,
@@ -58,7 +70,5 @@ export async function keySnapshots(
       history: request.history,
       partitioned: keyBytes ? { partitioner, keyBytes } : undefined,
     })
-  } finally {
-    await runtime.close()
-  }
+  })
 }

@@ -49,7 +49,6 @@ export class TemporaryStates {
    * reads. No store may be writing meanwhile.
    */
   *entries(): IterableIterator<[string, unknown]> {
-    const Database = requireSqlite()
     const open: BetterSqlite3.Database[] = []
     try {
       const heads: Array<{ rows: Iterator<[string, unknown]>; row: [string, unknown]; parse: boolean }> = []
@@ -60,7 +59,8 @@ export class TemporaryStates {
       }
       for (const file of this.files) {
         if (!existsSync(file)) continue
-        const db = new Database(file, { readonly: true })
+        // Loaded only when a store went to its file (states that fit are held in memory).
+        const db = new (requireSqlite())(file, { readonly: true })
         open.push(db)
         const rows = db
           .prepare('SELECT aggregate_id, state FROM state ORDER BY aggregate_id')
