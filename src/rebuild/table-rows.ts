@@ -20,8 +20,7 @@ export interface TableRows {
 }
 
 export function toTableRows(states: Iterable<[string, unknown]>, table: TableMapping): TableRows {
-  const byName = new Map(table.columns.map((c) => [normalizeName(c), c]))
-  const known = new Set(table.columns)
+  const column = columnOf(table)
   const unmapped = new Set<string>()
   const rows: Row[] = []
   for (const [id, state] of states) {
@@ -30,14 +29,33 @@ export function toTableRows(states: Iterable<[string, unknown]>, table: TableMap
         ? (state as Record<string, unknown>)
         : { value: state }
     const row: Row = {}
-    for (const [field, value] of Object.entries(fields)) {
-      const mapped = table.mapping?.[field]
-      const column = mapped !== undefined && known.has(mapped) ? mapped : byName.get(normalizeName(field))
-      if (column === undefined) unmapped.add(field)
-      else row[column] = value
+    for (const field in fields) {
+      if (!Object.hasOwn(fields, field)) continue
+      const name = column(field)
+      if (name === undefined) unmapped.add(field)
+      else row[name] = fields[field]
     }
     if (row[table.key] === undefined || row[table.key] === null) row[table.key] = id
     rows.push(row)
   }
   return { rows, unmapped: [...unmapped].sort() }
+}
+
+/**
+ * Field → column, resolved once per field name (states of a projection share their few field
+ * names; normalising each field of each state was most of the cost of a rebuild's rows).
+ */
+function columnOf(table: TableMapping): (field: string) => string | undefined {
+  const byName = new Map(table.columns.map((c) => [normalizeName(c), c]))
+  const known = new Set(table.columns)
+  const resolved = new Map<string, string | undefined>()
+  return (field) => {
+    let column = resolved.get(field)
+    if (column === undefined && !resolved.has(field)) {
+      const mapped = table.mapping?.[field]
+      column = mapped !== undefined && known.has(mapped) ? mapped : byName.get(normalizeName(field))
+      resolved.set(field, column)
+    }
+    return column
+  }
 }
