@@ -69,8 +69,10 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
         },
       })
     } finally {
+      // As a file would give them back (JSON), as the threads' states come (parallel-fold): a row
+      // does not depend on whether the states fitted in memory or on how many threads folded.
       const states = await store.release()
-      if (states) temporary.hold('main', states)
+      if (states) temporary.hold('main', JSON.parse(JSON.stringify(states)))
     }
     return {
       replay,

@@ -125,7 +125,7 @@ async function main(input: FoldWorkerInput): Promise<void> {
       skipped: result.skipped,
       aggregates,
       offsets: [...result.offsets],
-      ...(states === undefined ? {} : { states }),
+      ...(states === undefined ? {} : { statesJson: JSON.stringify(states) }),
     })
   } finally {
     await runtime.close()

@@ -82,8 +82,13 @@ export type FoldWorkerMessage =
       aggregates: number
       /** Where each of its partitions was read to (its state file holds exactly that). */
       offsets: Array<[string, number]>
-      /** Its states in id order, when they never left memory (no state file was written). */
-      states?: Array<[string, unknown]>
+      /**
+       * Its states in id order as JSON text, when they never left memory (no state file was
+       * written): what its file would have held, so a row does not depend on whether states
+       * spilled, and one string crosses threads at a fraction of the cost of 100,000 objects
+       * (structured clone: ≈0.6 s of the main thread per 100k bank states; JSON ≈0.1 s).
+       */
+      statesJson?: string
     }
   | {
       kind: 'error'
@@ -203,7 +208,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
             finished = true
             // A worker folding into its own state file posts no checkpoints: its positions come here.
             if (options.stateFiles) for (const [key, offset] of message.offsets) offsets.set(key, offset)
-            if (message.states) options.stateFiles?.hold(index, message.states)
+            if (message.statesJson !== undefined) options.stateFiles?.hold(index, JSON.parse(message.statesJson))
             events += message.events
             aggregates += message.aggregates
             skippedCount += message.skippedCount

@@ -29,7 +29,12 @@ function pgUrl(): string {
 }
 
 /** A bank service config on `topic` whose `accounts` projection writes `readModel`. */
-async function writeConfig(dir: string, topic: string, readModel: Record<string, string>): Promise<string> {
+async function writeConfig(
+  dir: string,
+  topic: string,
+  readModel: Record<string, string>,
+  reducer = bankReducer,
+): Promise<string> {
   const file = join(dir, `${topic}.config.json`)
   await writeFile(
     file,
@@ -48,7 +53,7 @@ async function writeConfig(dir: string, topic: string, readModel: Record<string,
             timestamp: '$.timestamp',
             payload: '$.data',
           },
-          projections: { accounts: { reducer: bankReducer, readModel } },
+          projections: { accounts: { reducer, readModel } },
         },
       },
     }),
@@ -207,6 +212,46 @@ describe('rebuild-projection: the plan you confirm is the plan that runs (SQLite
     } finally {
       db.close()
     }
+  })
+})
+
+describe('rebuild-projection: the same rows whether the states fit in memory or went to their files (SQLite)', () => {
+  it('a state holding a Date reaches toReadModel as its file would give it, with or without --cache 1', async () => {
+    const dir = await tempDir('es-rm-held-')
+    const topic = uniqueTopic('rm-held')
+    await createTopic(topic, 2)
+    await produceOpenedAccounts(brokers, topic, 50)
+    // The state keeps a Date; the row says what toReadModel was given.
+    const reducer = join(dir, 'dated.js')
+    await writeFile(
+      reducer,
+      `export function initialState(id) { return { id, at: null } }
+export function evolve(state, event) { return { ...state, at: new Date(event.timestamp) } }
+export function toReadModel(state) { return { id: state.id, kind: state.at instanceof Date ? 'Date' : typeof state.at } }
+`,
+    )
+    const file = join(dir, 'kinds.db')
+    const db = new Database(file)
+    db.exec('CREATE TABLE kinds (id TEXT PRIMARY KEY, kind TEXT NOT NULL)')
+    db.close()
+    const config = await writeConfig(dir, topic, { type: 'sqlite', file, table: 'kinds' }, reducer)
+    const kinds = async (extra: string[]) => {
+      const run = await runEs(['rebuild-projection', 'accounts', '--yes', '--config', config, ...extra], {
+        env: cleanEnv,
+        timeoutMs: 90_000,
+      })
+      assert.equal(run.code, 0, run.stderr)
+      const read = new Database(file, { readonly: true })
+      try {
+        return read.prepare('SELECT kind, count(*) AS n FROM kinds GROUP BY kind').all()
+      } finally {
+        read.close()
+      }
+    }
+    const inMemory = await kinds([])
+    const onFile = await kinds(['--cache', '1'])
+    assert.deepEqual(inMemory, onFile)
+    assert.deepEqual(onFile, [{ kind: 'string', n: 50 }])
   })
 })
 
