@@ -92,6 +92,8 @@ export interface RebuildableReadModel extends ReadModel {
   createShadow(): Promise<void>
   /** Rows by column name; values already plain (text, numbers, booleans, null). */
   writeShadow(rows: Row[]): Promise<void>
+  /** How many writeShadow calls it takes at once (default 1: each awaited before the next). */
+  readonly parallelWrites?: number
   /** Puts the shadow in place of the live table in one transaction; the old one is dropped or kept. */
   swapShadow(options: { keepOld: boolean }): Promise<{ kept?: string }>
   dropShadow(): Promise<void>

@@ -136,33 +136,41 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
       const unmapped = new Set<string>()
       try {
         await target.createShadow()
+        const writing: Array<Promise<void>> = []
         try {
           const mapping = 'columns' in projection.readModel ? projection.readModel.columns : undefined
           const table = { columns: target.columns, key: target.key, mapping }
           const batch = request.batchRows ?? 5000
           let chunk: Array<[string, unknown]> = []
-          // One write in flight while the next batch is made (the rows of PostgreSQL's COPY are
-          // taken in by the server while ours are built); each is awaited before the next starts,
-          // and the last before the swap, so a failed write still ends here and drops the shadow.
-          let writing: Promise<void> = Promise.resolve()
+          // Writes in flight (the target's parallelWrites) while the next batch is made: the
+          // server takes in COPY rows while ours are built. The oldest is awaited before another
+          // starts, and all before the swap, so a failed write still ends here and drops the shadow.
+          const inFlight = Math.max(1, target.parallelWrites ?? 1)
           const flush = async () => {
             const { rows, unmapped: fields } = toTableRows(chunk, table)
             for (const field of fields) unmapped.add(field)
             chunk = []
-            await writing
-            writing = target.writeShadow(rows).then(() => {
+            if (rows.length === 0) return
+            if (writing.length >= inFlight) await writing.shift()
+            const write = target.writeShadow(rows).then(() => {
               written += rows.length
             })
-            // Awaited at the next flush or below; until then its failure is not unhandled.
-            writing.catch(() => {})
+            // Awaited at a later flush or below; until then its failure is not unhandled.
+            write.catch(() => {})
+            writing.push(write)
           }
           for (const entry of states.rows()) {
             chunk.push(entry)
             if (chunk.length >= batch) await flush()
           }
           await flush()
-          await writing
+          // All settled before the shadow is dropped or swapped: none may still be writing.
+          const settled = await Promise.allSettled(writing)
+          const failed = settled.find((outcome) => outcome.status === 'rejected')
+          if (failed) throw (failed as PromiseRejectedResult).reason
         } catch (error) {
+          // No write may still be going on in the shadow when it is dropped.
+          await Promise.allSettled(writing)
           await target.dropShadow().catch(() => {})
           throw error
         }
