@@ -3,7 +3,7 @@
 // files sharing chunks (dist/chunks/), so one copy of @oclif/core and every other module is loaded
 // from a handful of files instead of ~400 (resolving and reading them was most of the start-up).
 // Left in node_modules: better-sqlite3 (a native addon), typescript (10 MB, loaded only to compile a
-// reducer written in TypeScript) and kafkajs (src/kafka/ordered-headers.ts replaces one of its
+// reducer written in TypeScript) and kafkajs (src/kafka/produce-encoding.ts replaces two of its
 // private modules in Node's module cache, which a bundled copy would not see). dist/src stays as tsc wrote it (the tests and the
 // command_not_found hook import it directly), but for the fold worker, bundled in place.
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'

@@ -6,6 +6,7 @@
 import type { KafkaConnection } from '../config/types.js'
 import { type Admin, withAdmin } from '../kafka/admin-client.js'
 import type { ClientOptions } from '../kafka/connection.js'
+import { importKafkajs } from '../kafka/kafkajs-internals.js'
 import { namePattern } from './name-pattern.js'
 
 export interface GroupPartitionLag {
@@ -49,7 +50,7 @@ export function listGroups(connection: KafkaConnection, options: ListGroupsOptio
       const overviews = (await admin.listGroups()).groups.filter((g) => matches(g.groupId))
       if (overviews.length === 0) return { groups: [] }
       const { groups: descriptions } = await admin.describeGroups(overviews.map((g) => g.groupId))
-      const { AssignerProtocol } = (await import('kafkajs')).default
+      const { AssignerProtocol } = await importKafkajs()
       const latest = latestOffsets(admin)
       const groups = await Promise.all(
         descriptions.map(async (d): Promise<GroupInfo> => {

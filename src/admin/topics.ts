@@ -8,6 +8,7 @@ import type { KafkaConnection } from '../config/types.js'
 import { withAdmin } from '../kafka/admin-client.js'
 import type { ClientOptions } from '../kafka/connection.js'
 import { KafkaLogReader } from '../kafka/kafka-log-reader.js'
+import { importKafkajs } from '../kafka/kafkajs-internals.js'
 import type { LogReader } from '../kafka/log-reader.js'
 import { isInternalTopic, namePattern } from './name-pattern.js'
 
@@ -75,7 +76,7 @@ async function describeTopics(
       const names = (await admin.listTopics()).filter(matches).sort()
       if (names.length === 0) return { metadata: [], cleanup: new Map<string, string>() }
       const { topics: metadata } = await admin.fetchTopicMetadata({ topics: names })
-      const { ConfigResourceTypes } = (await import('kafkajs')).default
+      const { ConfigResourceTypes } = await importKafkajs()
       const configs = await admin.describeConfigs({
         includeSynonyms: false,
         resources: names.map((name) => ({

@@ -5,6 +5,7 @@
 import type { KafkaConnection } from '../config/types.js'
 import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
 import { ConnectionWatch } from './connection-watch.js'
+import { importKafkajs } from './kafkajs-internals.js'
 
 export type Admin = import('kafkajs').Admin
 
@@ -14,7 +15,7 @@ export async function withAdmin<T>(
   work: (admin: Admin) => Promise<T>,
   options: ClientOptions = {},
 ): Promise<T> {
-  const { Kafka } = (await import('kafkajs')).default
+  const { Kafka } = await importKafkajs()
   const watch = new ConnectionWatch(connection)
   const admin = new Kafka(kafkaClientConfig(connection, { ...options, watch })).admin()
   try {

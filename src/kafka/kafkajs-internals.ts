@@ -17,6 +17,7 @@ import socketFactory from 'kafkajs/src/network/socketFactory.js'
 import protocolErrors from 'kafkajs/src/protocol/error.js'
 import requests from 'kafkajs/src/protocol/requests/index.js'
 import { InternalError } from '../errors.js'
+import { installProduceEncoding } from './produce-encoding.js'
 
 type Loggers = { createLogger(options: { level: number; logCreator: unknown }): unknown }
 type Requests = {
@@ -98,6 +99,15 @@ export interface KafkajsInternals {
 }
 
 let loaded: KafkajsInternals | undefined
+
+/**
+ * kafkajs's public module, with es's producer encoding installed first (produce-encoding.ts): every
+ * command imports kafkajs through here, so that its producer modules load with it.
+ */
+export async function importKafkajs(): Promise<typeof import('kafkajs')> {
+  installProduceEncoding()
+  return (await import('kafkajs')).default as unknown as typeof import('kafkajs')
+}
 
 export function loadKafkajsInternals(): KafkajsInternals {
   if (loaded) return loaded

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module'
 import * as zlib from 'node:zlib'
 import { UsageError } from '../errors.js'
 import { decompressRecords } from './compression.js'
+import { importKafkajs } from './kafkajs-internals.js'
 
 const require = createRequire(import.meta.url)
 
@@ -98,7 +99,7 @@ function compressor(name: ProduceCompression): ((data: Buffer) => Buffer) | unde
 export async function kafkajsCompression(name: ProduceCompression): Promise<number> {
   const compress = compressor(name)
   if (compress) {
-    const { CompressionCodecs } = (await import('kafkajs')).default
+    const { CompressionCodecs } = await importKafkajs()
     const id = CODEC_IDS[name]
     ;(CompressionCodecs as Record<number, () => unknown>)[id] = () => ({
       compress: async (encoder: { buffer: Buffer }) => compress(encoder.buffer),

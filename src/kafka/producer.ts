@@ -8,9 +8,10 @@ import type { KafkaConnection } from '../config/types.js'
 import { NotFoundError } from '../errors.js'
 import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
 import { ConnectionWatch } from './connection-watch.js'
+import { importKafkajs } from './kafkajs-internals.js'
 import { topicNotFound } from './log-reader.js'
-import { type HeaderPair, installOrderedHeaders } from './ordered-headers.js'
 import { type PartitionerName, producerPartitioner } from './partitioner.js'
+import type { HeaderPair } from './produce-request.js'
 
 export interface OutgoingRecord {
   topic: string
@@ -40,7 +41,7 @@ export async function openTopicProducer(
   topic: string,
   options: ClientOptions & { createPartitioner?: ICustomPartitioner } = {},
 ): Promise<TopicProducer> {
-  const { Kafka } = (await import('kafkajs')).default
+  const { Kafka } = await importKafkajs()
   const watch = new ConnectionWatch(connection)
   const kafka = new Kafka(kafkaClientConfig(connection, { ...options, watch }))
   const producer = kafka.producer({
@@ -166,8 +167,7 @@ export async function produceRecords(
   records: BatchRecord[],
   options: BatchOptions = {},
 ): Promise<ProducedPartition[]> {
-  installOrderedHeaders()
-  const { Kafka, Partitioners } = (await import('kafkajs')).default
+  const { Kafka, Partitioners } = await importKafkajs()
   const watch = new ConnectionWatch(connection)
   const kafka = new Kafka(kafkaClientConfig(connection, { ...options, watch }))
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
@@ -190,7 +190,7 @@ export async function produceRecords(
       const messages = records.slice(at, at + chunk).map((r) => ({
         key: r.key,
         value: r.value,
-        // A list of pairs: ordered-headers.ts writes it as it is.
+        // A list of pairs: produce-request.ts writes it as it is.
         headers: r.headers as unknown as Record<string, string>,
         partition:
           r.partition ?? partitioner({ topic, partitionMetadata, message: { key: r.key, value: r.value } as never }),

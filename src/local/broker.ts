@@ -12,6 +12,7 @@ import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { InternalError, UnreachableError } from '../errors.js'
+import { importKafkajs } from '../kafka/kafkajs-internals.js'
 import { ensureKafkaJars, javaArgs, KAFKA_VERSION, requireTool } from './jars.js'
 
 const execFileAsync = promisify(execFile)
@@ -212,7 +213,7 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
 
 /** Whether the broker on `port` answers a metadata request naming itself and a controller. */
 async function answersMetadata(port: number): Promise<boolean> {
-  const { Kafka, logLevel } = (await import('kafkajs')).default
+  const { Kafka, logLevel } = await importKafkajs()
   const admin = new Kafka({
     clientId: 'es-local',
     brokers: [`127.0.0.1:${port}`],

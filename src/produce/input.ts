@@ -11,7 +11,7 @@
 import type { Codec } from '../codecs/codec.js'
 import { retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
 import { InvalidDataError } from '../errors.js'
-import type { HeaderPair } from '../kafka/ordered-headers.js'
+import type { HeaderPair } from '../kafka/produce-request.js'
 
 export interface DraftRecord {
   /** 1-based line of the input it came from. */

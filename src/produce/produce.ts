@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises'
 import type { ResolvedConfig } from '../config/types.js'
 import { ConfigError, InvalidDataError } from '../errors.js'
-import type { HeaderPair } from '../kafka/ordered-headers.js'
+import type { HeaderPair } from '../kafka/produce-request.js'
 import { type ProducedPartition, produceRecords } from '../kafka/producer.js'
 import { kafkajsCompression, type ProduceCompression } from '../kafka/producer-compression.js'
 import { openRuntime } from '../service/runtime.js'
