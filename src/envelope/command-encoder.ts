@@ -115,6 +115,16 @@ export function createCommandEncoder(
   const context: WriteContext = { typeNames: envelope.typeNames, typeNamesField: `${base}.typeNames` }
   const keyIsMessageId = id?.source.kind === 'key'
 
+  // Commands of a batch share their millisecond: its ISO text is made once.
+  let isoMs = Number.NaN
+  let isoText = ''
+  const isoTime = (ms: number) => {
+    if (ms !== isoMs) {
+      isoText = new Date(ms).toISOString()
+      isoMs = ms
+    }
+    return isoText
+  }
   return (command) => {
     const target: WriteTarget = { value: undefined, key: undefined, keyWritten: false, headers: { ...command.headers } }
     const write = (where: Locator | undefined, value: unknown) => {
@@ -132,7 +142,7 @@ export function createCommandEncoder(
     write(correlationId, command.correlationId)
     write(expectedVersion, command.expectedVersion)
     if (timestamp) {
-      write(timestamp, endsInNumber(timestamp) ? command.timestamp : new Date(command.timestamp).toISOString())
+      write(timestamp, endsInNumber(timestamp) ? command.timestamp : isoTime(command.timestamp))
     }
     const fields: Record<CommandField, unknown> = {
       type: command.type,

@@ -60,6 +60,13 @@ export function formatJsonPath(segments: readonly PathSegment[]): string {
 type Accessor = (value: unknown) => unknown
 type Step = (value: unknown, segment: PathSegment) => unknown
 
+/** The value at `segments` of `value` (undefined where a step finds nothing), without compiling a reader. */
+export function readJsonPath(value: unknown, segments: readonly PathSegment[]): unknown {
+  let current = value
+  for (const segment of segments) current = step(current, segment)
+  return current
+}
+
 function step(value: unknown, segment: PathSegment): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<PathSegment, unknown>)[segment] : undefined
 }

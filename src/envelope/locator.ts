@@ -14,7 +14,14 @@ import { DecodeError, EncodeError } from '../codecs/codec-errors.js'
 import { parseJsonText, stringifyJson } from '../codecs/json-codec.js'
 import { ConfigError, nearMatches } from '../errors.js'
 import type { KafkaRecord } from '../kafka/record.js'
-import { compileJsonPath, JsonPathWriteError, type PathSegment, parseJsonPath, setJsonPath } from './json-path.js'
+import {
+  compileJsonPath,
+  JsonPathWriteError,
+  type PathSegment,
+  parseJsonPath,
+  readJsonPath,
+  setJsonPath,
+} from './json-path.js'
 
 export type LocatorSource =
   | { kind: 'value' }
@@ -310,7 +317,7 @@ export function writeThroughLocator(
   value: unknown,
   context: WriteContext,
 ): boolean {
-  const write = (current: unknown) => writeStages(current, locator.stages, value, locator, context)
+  const write = (current: unknown) => writeStages(current, locator.stages, 0, value, locator, context)
   switch (locator.source.kind) {
     case 'value':
       target.value = write(target.value)
@@ -335,18 +342,21 @@ export function writeThroughLocator(
  * Reading applies stages left to right; writing inverts them: a stage's inverse takes what the
  * slot holds now and the value the later stages produced, and returns the slot's new content.
  */
+/** Writes `value` through `stages` from `index` on (one write per command: nothing compiled here). */
 function writeStages(
   current: unknown,
   stages: readonly LocatorStage[],
+  index: number,
   value: unknown,
   locator: Locator,
   context: WriteContext,
 ): unknown {
-  if (stages.length === 0) return value
-  const [stage, ...rest] = stages
+  if (index === stages.length) return value
+  const stage = stages[index]
+  const rest = index + 1
   switch (stage.kind) {
     case 'path': {
-      const inner = writeStages(compileJsonPath(stage.segments)(current), rest, value, locator, context)
+      const inner = writeStages(readJsonPath(current, stage.segments), stages, rest, value, locator, context)
       try {
         return setJsonPath(current, stage.segments, inner)
       } catch (error) {
@@ -369,18 +379,18 @@ function writeStages(
           })
         }
       } else if (typeof current === 'object' && current !== null) document = current
-      return stringifyJson(writeStages(document, rest, value, locator, context))
+      return stringifyJson(writeStages(document, stages, rest, value, locator, context))
     }
     case 'simple-name':
-      return fullTypeName(writeStages(undefined, rest, value, locator, context), context)
+      return fullTypeName(writeStages(undefined, stages, rest, value, locator, context), context)
     case 'string':
-      return toText(writeStages(undefined, rest, value, locator, context))
+      return toText(writeStages(undefined, stages, rest, value, locator, context))
     case 'number':
-      return toNumber(writeStages(undefined, rest, value, locator, context))
+      return toNumber(writeStages(undefined, stages, rest, value, locator, context))
     case 'lower':
-      return changeCase(writeStages(undefined, rest, value, locator, context), 'lower')
+      return changeCase(writeStages(undefined, stages, rest, value, locator, context), 'lower')
     case 'upper':
-      return changeCase(writeStages(undefined, rest, value, locator, context), 'upper')
+      return changeCase(writeStages(undefined, stages, rest, value, locator, context), 'upper')
   }
 }
 

@@ -11,10 +11,9 @@
  * - with `--wait`, the events stream's ends are fixed before producing, so no outcome is missed.
  */
 import { createReadStream, createWriteStream } from 'node:fs'
-import { mkdtemp, open, rm } from 'node:fs/promises'
+import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import { pipeline } from 'node:stream/promises'
 import type { ResolvedConfig } from '../config/types.js'
 import type { DecodedEvent } from '../envelope/index.js'
@@ -60,9 +59,8 @@ export interface BatchResult {
 }
 
 /**
- * Bounds of one produce request: per partition under the broker's default message.max.bytes, and
- * small enough that kafkajs' grouping of messages by partition (quadratic in their count per
- * request) stays cheap: more, smaller requests are faster than a few large ones.
+ * Bounds of one produce request: per partition well under the broker's default message.max.bytes.
+ * Requests four times as large produced 1M commands no faster (2.6 s either way) with ~30 MB more.
  */
 const PARTITION_BYTES = 128 * 1024
 const REQUEST_BYTES = 384 * 1024
@@ -96,16 +94,17 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
     const spool = join(spoolDir, 'records.bin')
     const ids = request.wait ? new Set<string>() : undefined
     const encodeStarted = performance.now()
-    const count = await encodeLines(
-      input,
-      request.source === '-' ? 'stdin' : request.source,
-      spool,
-      async (line, n) => {
-        const prepared = await prepareLine(preparer.prepare, line, n, request.type)
-        ids?.add(prepared.commandId)
-        return prepared
-      },
-    )
+    const count = await encodeLines(input, request.source === '-' ? 'stdin' : request.source, spool, (line, n) => {
+      const prepared = prepareLine(preparer.prepare, line, n, request.type)
+      if (!ids) return prepared
+      if (prepared instanceof Promise)
+        return prepared.then((p) => {
+          ids.add(p.commandId)
+          return p
+        })
+      ids.add(prepared.commandId)
+      return prepared
+    })
     request.onProgress?.('encoded', count)
     request.runtime?.debug?.(
       `--batch: ${count} commands validated and encoded in ${Math.round(performance.now() - encodeStarted)} ms`,
@@ -137,13 +136,15 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
         produced += records.length
         request.onProgress?.('produced', produced)
       }
-      for await (const record of readSpool(spool)) {
-        const partition = partitionOf(record.key)
-        const size = (record.key?.length ?? 0) + (record.value?.length ?? 0) + record.headerBytes + 32
-        if (bytes[partition] + size > PARTITION_BYTES || total + size > REQUEST_BYTES) await flush()
-        pending[partition].push({ topic, key: record.key, value: record.value, headers: record.headers, partition })
-        bytes[partition] += size
-        total += size
+      for await (const records of readSpool(spool)) {
+        for (const record of records) {
+          const partition = partitionOf(record.key)
+          const size = (record.key?.length ?? 0) + (record.value?.length ?? 0) + record.headerBytes + 32
+          if (bytes[partition] + size > PARTITION_BYTES || total + size > REQUEST_BYTES) await flush()
+          pending[partition].push({ topic, key: record.key, value: record.value, headers: record.headers, partition })
+          bytes[partition] += size
+          total += size
+        }
       }
       await flush()
       request.runtime?.debug?.(`--batch: ${produced} records produced in ${Math.round(performance.now() - started)} ms`)
@@ -168,12 +169,12 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
 }
 
 /** Parses and checks one NDJSON line; every error names the line (exit 5). */
-async function prepareLine(
-  prepare: (command: CommandInput) => Promise<PreparedCommand>,
+function prepareLine(
+  prepare: (command: CommandInput) => PreparedCommand | Promise<PreparedCommand>,
   text: string,
   n: number,
   defaultType: string | undefined,
-): Promise<PreparedCommand> {
+): PreparedCommand | Promise<PreparedCommand> {
   const fail = (path: string, problem: string): never => {
     throw new InvalidDataError(`line ${n}: ${path} ${problem}`, { code: 'INVALID_LINE', where: { line: n, path } })
   }
@@ -212,17 +213,7 @@ async function prepareLine(
   if (version !== undefined && !(Number.isInteger(version) && (version as number) >= 0)) {
     fail('$.expectedVersion', 'must be a non-negative integer')
   }
-  try {
-    return await prepare({
-      type: type as string,
-      payload: doc.data,
-      key: doc.key === undefined ? undefined : String(doc.key),
-      id: doc.id as string | undefined,
-      headers: headers as Record<string, string> | undefined,
-      expectedVersion: version as number | undefined,
-      ownedPayload: true,
-    })
-  } catch (error) {
+  const atLine = (error: unknown): never => {
     if (!(error instanceof EsError)) throw error
     // An unknown type on a line is bad data (exit 5), like any other field of the line.
     const Kind = error instanceof ConfigError ? InvalidDataError : (error.constructor as typeof InvalidDataError)
@@ -232,18 +223,32 @@ async function prepareLine(
       suggestion: error.suggestion,
     })
   }
+  try {
+    const prepared = prepare({
+      type: type as string,
+      payload: doc.data,
+      key: doc.key === undefined ? undefined : String(doc.key),
+      id: doc.id as string | undefined,
+      headers: headers as Record<string, string> | undefined,
+      expectedVersion: version as number | undefined,
+      ownedPayload: true,
+    })
+    return prepared instanceof Promise ? prepared.catch(atLine) : prepared
+  } catch (error) {
+    return atLine(error)
+  }
 }
 
-/** Pass 1: every non-empty line, encoded into the spool; the count of commands. */
+/** Pass 1: every non-empty line (ended by LF or CRLF), encoded into the spool; the count of commands. */
 async function encodeLines(
   file: string,
   name: string,
   spool: string,
-  encode: (line: string, n: number) => Promise<PreparedCommand>,
+  encode: (line: string, n: number) => PreparedCommand | Promise<PreparedCommand>,
 ): Promise<number> {
   let stream: ReturnType<typeof createReadStream>
   try {
-    stream = createReadStream(file)
+    stream = createReadStream(file, { highWaterMark: 1024 * 1024 })
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve())
       stream.once('error', reject)
@@ -254,48 +259,88 @@ async function encodeLines(
       where: { file: name },
     })
   }
-  const out = await open(spool, 'w')
-  const chunks: Buffer[] = []
-  let buffered = 0
+  const frames = new SpoolWriter(await open(spool, 'w'))
   let count = 0
   let n = 0
+  // Synchronous unless a command or the spool has to wait (no promise per line otherwise).
+  const line = (data: Buffer, start: number, end: number): Promise<void> | undefined => {
+    n++
+    const text = data.toString('utf8', start, end > start && data[end - 1] === 0x0d ? end - 1 : end)
+    if (text.trim() === '') return undefined
+    const prepared = encode(text, n)
+    count++
+    if (prepared instanceof Promise) return prepared.then((record) => frames.add(record))
+    return frames.add(prepared)
+  }
   try {
-    for await (const line of createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })) {
-      n++
-      if (line.trim() === '') continue
-      const record = await encode(line, n)
-      const frame = encodeFrame(record)
-      chunks.push(frame)
-      buffered += frame.length
-      count++
-      if (buffered >= 1024 * 1024) {
-        await out.write(Buffer.concat(chunks))
-        chunks.length = 0
-        buffered = 0
+    let rest: Buffer | undefined
+    for await (const chunk of stream) {
+      const data: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer)
+      let start = 0
+      for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
+        const waiting = line(data, start, end)
+        if (waiting) await waiting
+        start = end + 1
       }
+      rest = start < data.length ? data.subarray(start) : undefined
     }
-    if (chunks.length > 0) await out.write(Buffer.concat(chunks))
+    if (rest) await line(rest, 0, rest.length)
+    await frames.flush()
   } finally {
     stream.destroy()
-    await out.close()
+    await frames.close()
   }
   if (count === 0) throw new InvalidDataError(`--batch ${name} has no commands`, { code: 'EMPTY_BATCH' })
   return count
 }
 
-/** A spool frame: key length (-1: null), key, value length, value, headers length, headers JSON. */
-function encodeFrame(record: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }): Buffer {
-  const headers = Buffer.from(JSON.stringify(record.headers))
-  const key = record.key
-  const value = record.value
-  const frame = Buffer.allocUnsafe(12 + (key?.length ?? 0) + (value?.length ?? 0) + headers.length)
-  let at = frame.writeInt32BE(key === null ? -1 : key.length, 0)
-  if (key) at += key.copy(frame, at)
-  at = frame.writeInt32BE(value === null ? -1 : value.length, at)
-  if (value) at += value.copy(frame, at)
-  at = frame.writeInt32BE(headers.length, at)
-  headers.copy(frame, at)
-  return frame
+const NO_HEADERS_JSON = Buffer.from('{}')
+
+/**
+ * Spool frames, written through one buffer: key length (-1: null), key, value length, value,
+ * headers length, headers JSON.
+ */
+class SpoolWriter {
+  private buffer = Buffer.allocUnsafe(1024 * 1024)
+  private at = 0
+  constructor(private readonly file: FileHandle) {}
+
+  /** Resolves at once unless the buffer had to be written out first. */
+  add(record: {
+    key: Buffer | null
+    value: Buffer | null
+    headers: Record<string, string>
+  }): Promise<void> | undefined {
+    let headers = NO_HEADERS_JSON
+    for (const _ in record.headers) {
+      headers = Buffer.from(JSON.stringify(record.headers))
+      break
+    }
+    const { key, value } = record
+    const size = 12 + (key?.length ?? 0) + (value?.length ?? 0) + headers.length
+    if (this.at + size > this.buffer.length) {
+      if (this.at > 0) return this.flush().then(() => this.add(record))
+      this.buffer = Buffer.allocUnsafe(size)
+    }
+    const frame = this.buffer
+    let at = frame.writeInt32BE(key === null ? -1 : key.length, this.at)
+    if (key) at += key.copy(frame, at)
+    at = frame.writeInt32BE(value === null ? -1 : value.length, at)
+    if (value) at += value.copy(frame, at)
+    at = frame.writeInt32BE(headers.length, at)
+    this.at = at + headers.copy(frame, at)
+    return undefined
+  }
+
+  async flush(): Promise<void> {
+    if (this.at === 0) return
+    await this.file.write(this.buffer, 0, this.at)
+    this.at = 0
+  }
+
+  close(): Promise<void> {
+    return this.file.close()
+  }
 }
 
 interface SpooledRecord {
@@ -305,21 +350,26 @@ interface SpooledRecord {
   headerBytes: number
 }
 
-/** Pass 2: the spool's records in order, read in large chunks. */
-async function* readSpool(file: string): AsyncGenerator<SpooledRecord> {
+/** Pass 2: the spool's records in order, read in large chunks (the records of each chunk at once). */
+async function* readSpool(file: string): AsyncGenerator<SpooledRecord[]> {
   let rest: Buffer = Buffer.alloc(0)
-  for await (const chunk of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) {
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
     const data: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer)
+    const records: SpooledRecord[] = []
     let at = 0
     for (;;) {
       const frame = readFrame(data, at)
       if (!frame) break
       at = frame.next
-      yield frame.record
+      records.push(frame.record)
     }
     rest = data.subarray(at)
+    yield records
   }
 }
+
+/** The headers of most commands: none (never changed by the producer). */
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>
 
 function readFrame(data: Buffer, start: number): { record: SpooledRecord; next: number } | undefined {
   let at = start
@@ -342,7 +392,15 @@ function readFrame(data: Buffer, start: number): { record: SpooledRecord; next: 
   const headers = part()
   if (headers === undefined || headers === null) return undefined
   return {
-    record: { key, value, headers: JSON.parse(headers.toString('utf8')), headerBytes: headers.length },
+    record: {
+      key,
+      value,
+      headers:
+        headers.length === 2 && headers[0] === 0x7b && headers[1] === 0x7d
+          ? NO_HEADERS
+          : JSON.parse(headers.toString('utf8')),
+      headerBytes: headers.length,
+    },
     next: at,
   }
 }

@@ -5,7 +5,7 @@
  * Shared by `es send-command` (one command) and `--batch` (one per line).
  */
 import { randomUUID } from 'node:crypto'
-import { retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
+import { MissingSchemaError, retryAfterLoadingSchemas } from '../codecs/codec-errors.js'
 import type { CommandSpec, ServiceConfig } from '../config/types.js'
 import {
   type CommandEncoder,
@@ -44,7 +44,7 @@ export interface CommandPreparer {
   /** The command type's config; unknown types are refused (exit 3) when the service declares any. */
   spec(type: string): CommandSpec | undefined
   /** Validates and encodes; throws (exit 5) on an invalid payload or a missing key. */
-  prepare(command: CommandInput): Promise<PreparedCommand>
+  prepare(command: CommandInput): PreparedCommand | Promise<PreparedCommand>
 }
 
 export function commandPreparer(runtime: ServiceRuntime, topicOverride?: string): CommandPreparer {
@@ -67,64 +67,95 @@ export function commandPreparer(runtime: ServiceRuntime, topicOverride?: string)
   const keyedByEnvelope = isKeyLocator(envelopeService.envelope.aggregateId)
   const keyReaders = new Map<string, (payload: unknown) => unknown>()
   let encoder: Promise<CommandEncoder> | undefined
+  let encode: CommandEncoder | undefined
   const spec = (type: string) => (declared ? requireCommandType(service.commands, type, service.name) : undefined)
 
   return {
     topic,
     envelopeService,
     spec,
-    async prepare(command) {
+    prepare(command) {
       const commandSpec = spec(command.type)
       validatePayload(command.type, commandSpec?.schema, command.payload)
-      encoder ??= runtime
-        .codecs()
-        .then((codecs) =>
-          createCommandEncoder(envelopeService, zero ? { key: codecs.key, value: jsonCodec(codecs.value) } : codecs),
-        )
-      const encode = await encoder
-      const commandId = command.id ?? randomUUID()
-      const expectedVersion = command.expectedVersion ?? defaultExpectedVersion(commandSpec, command.type, service.name)
-      let key = command.key
-      if (key === undefined && commandSpec?.key) {
-        let read = keyReaders.get(command.type)
-        if (!read) {
-          read = keyReader(commandSpec.key, `services.${service.name}.commands.${command.type}.key`)
-          keyReaders.set(command.type, read)
-        }
-        key = read(command.payload)
+      // The encoder needs the codecs (a schema registry, a schema topic): made once, then every
+      // command is prepared synchronously unless a schema must be loaded first.
+      if (!encode) {
+        encoder ??= runtime
+          .codecs()
+          .then((codecs) =>
+            createCommandEncoder(envelopeService, zero ? { key: codecs.key, value: jsonCodec(codecs.value) } : codecs),
+          )
+        return encoder.then((made) => {
+          encode = made
+          return prepareWith(made, command, commandSpec)
+        })
       }
-      // Encoding may need a schema or a registry id first (Confluent codecs): loaded, then retried.
-      const encoded = await retryAfterLoadingSchemas(() =>
-        encode({
-          topic,
-          type: command.type,
-          payload: command.payload,
-          id: commandId,
-          key,
-          expectedVersion,
-          headers: command.headers,
-          timestamp: Date.now(),
-          ownedPayload: command.ownedPayload,
-        }),
-      )
-      // A command of a service keyed by aggregate that would go out without a key is lost to it
-      // (seed 003 folds by key): refused, nothing produced.
-      const keyed = commandSpec?.key !== undefined || keyedByEnvelope
-      if (keyed && (encoded.key === null || encoded.key.length === 0)) {
-        const field = commandSpec?.key
-        throw new InvalidDataError(
-          `${command.type} has no key: ${field ? `${field} is not in the payload and no --key was given` : 'the aggregate id is the record key and no --key was given'}; nothing was produced`,
-          {
-            code: 'NO_KEY',
-            where: field ? { path: field } : undefined,
-            suggestion: field
-              ? `give --key <id>, or ${field} in the payload`
-              : `give --key <id> (or set services.${service.name}.commands.${command.type}.key to a payload field)`,
-          },
-        )
-      }
-      return { ...encoded, commandId, type: command.type }
+      return prepareWith(encode, command, commandSpec)
     },
+  }
+
+  function prepareWith(
+    encode: CommandEncoder,
+    command: CommandInput,
+    commandSpec: CommandSpec | undefined,
+  ): PreparedCommand | Promise<PreparedCommand> {
+    const commandId = command.id ?? randomUUID()
+    const expectedVersion = command.expectedVersion ?? defaultExpectedVersion(commandSpec, command.type, service.name)
+    let key = command.key
+    if (key === undefined && commandSpec?.key) {
+      let read = keyReaders.get(command.type)
+      if (!read) {
+        read = keyReader(commandSpec.key, `services.${service.name}.commands.${command.type}.key`)
+        keyReaders.set(command.type, read)
+      }
+      key = read(command.payload)
+    }
+    const run = () =>
+      encode({
+        topic,
+        type: command.type,
+        payload: command.payload,
+        id: commandId,
+        key,
+        expectedVersion,
+        headers: command.headers,
+        timestamp: Date.now(),
+        ownedPayload: command.ownedPayload,
+      })
+    let encoded: EncodedRecord
+    try {
+      encoded = run()
+    } catch (error) {
+      // Encoding may need a schema or a registry id first (Confluent codecs): loaded, then retried.
+      if (!(error instanceof MissingSchemaError)) throw error
+      return retryAfterLoadingSchemas(run).then((loaded) => finish(loaded, command, commandId, commandSpec))
+    }
+    return finish(encoded, command, commandId, commandSpec)
+  }
+
+  function finish(
+    encoded: EncodedRecord,
+    command: CommandInput,
+    commandId: string,
+    commandSpec: CommandSpec | undefined,
+  ): PreparedCommand {
+    // A command of a service keyed by aggregate that would go out without a key is lost to it
+    // (seed 003 folds by key): refused, nothing produced.
+    const keyed = commandSpec?.key !== undefined || keyedByEnvelope
+    if (keyed && (encoded.key === null || encoded.key.length === 0)) {
+      const field = commandSpec?.key
+      throw new InvalidDataError(
+        `${command.type} has no key: ${field ? `${field} is not in the payload and no --key was given` : 'the aggregate id is the record key and no --key was given'}; nothing was produced`,
+        {
+          code: 'NO_KEY',
+          where: field ? { path: field } : undefined,
+          suggestion: field
+            ? `give --key <id>, or ${field} in the payload`
+            : `give --key <id> (or set services.${service.name}.commands.${command.type}.key to a payload field)`,
+        },
+      )
+    }
+    return { key: encoded.key, value: encoded.value, headers: encoded.headers, commandId, type: command.type }
   }
 }
 

@@ -148,4 +148,34 @@ describe('es send-command --batch (real binary, real broker, bank service)', () 
     assert.match(viaStdin.stderr, /line 2: DepositFunds payload is invalid: \$\.amount is required/)
     assert.deepEqual(await kcatConsume(brokers, topic), [], 'kcat reads nothing on the topic')
   })
+
+  it('reads lines ended by LF or CRLF, a last line without one, blank lines counted, text split across reads', async () => {
+    const topic = uniqueTopic('batch-lines')
+    await createTopic(topic, 1)
+    // ~1.5 MiB: the file is read in 1 MiB pieces, so lines and multi-byte characters span them.
+    const note = 'é✓🙂'.repeat(40)
+    const lines = Array.from({ length: 3000 }, (_, i) =>
+      JSON.stringify({ type: 'DepositFunds', key: 'acc-1', id: `line-${i + 1}`, data: { amount: 1, note } }),
+    )
+    const text = `${lines.slice(0, 10).join('\r\n')}\r\n\r\n${lines.slice(10).join('\n')}`
+    assert.ok(Buffer.byteLength(text) > 1.2 * 1024 * 1024)
+    const bad = `${text}\n\n{"type": "DepositFunds", "key": "acc-1", "data": {"amount": 0}}\n`
+    const badFile = join(dir, 'lines-bad.ndjson')
+    await writeFile(badFile, bad)
+    const refused = await send(['--batch', badFile, '--topic', topic])
+    assert.equal(refused.code, 5, refused.stderr)
+    // 3000 commands, a blank line after the 10th and one before the bad line: it is line 3003.
+    assert.match(refused.stderr, /line 3003: DepositFunds payload is invalid/)
+    const file = join(dir, 'lines.ndjson')
+    await writeFile(file, text)
+    const run = await send(['--batch', file, '--topic', topic])
+    assert.equal(run.code, 0, run.stderr)
+    const records = await kcatConsume(brokers, topic)
+    assert.equal(records.length, 3000)
+    assert.deepEqual(
+      records.map((r) => payloadOf(r).id),
+      lines.map((_, i) => `line-${i + 1}`),
+    )
+    assert.ok(records.every((r) => (payloadOf(r).data as Doc).note === note))
+  })
 })
