@@ -3,11 +3,11 @@
  * command type's JSON Schema before anything is produced.
  */
 import { readFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { jsonErrorPosition } from '../codecs/json-codec.js'
 import { ConfigError, InvalidDataError, nearMatches, UsageError } from '../errors.js'
 import { readStdinBytes } from '../stdin.js'
+import { compileCommandSchema } from './compiled-schemas.js'
 
 /** Parses JSON text; an error names the source and the line:column of the problem. */
 export function parsePayload(text: string, source: string): unknown {
@@ -65,22 +65,6 @@ export async function readPayload(sources: PayloadSources): Promise<unknown | un
   return undefined
 }
 
-const require = createRequire(import.meta.url)
-let ajv: { compile: (schema: object) => ValidateFunction } | undefined
-
-function validator(): { compile: (schema: object) => ValidateFunction } {
-  if (!ajv) {
-    const Ajv = require('ajv').default as new (options: object) => { compile: (schema: object) => ValidateFunction }
-    const addFormats = require('ajv-formats').default as (ajv: object) => void
-    // Formats are validated (uuid, date-time, email, uri… from ajv-formats), and a format ajv does
-    // not know is an invalid schema rather than one that silently accepts anything. Keywords it
-    // does not know (x-…, examples) are accepted quietly: command schemas are often shared.
-    ajv = new Ajv({ allErrors: true, strict: 'log', logger: false })
-    addFormats(ajv)
-  }
-  return ajv
-}
-
 const compiled = new WeakMap<object, ValidateFunction>()
 
 /** Validates a payload; the error names the field path and the rule that failed (exit 5). */
@@ -89,7 +73,7 @@ export function validatePayload(type: string, schema: object | undefined, payloa
   let validate = compiled.get(schema)
   try {
     if (!validate) {
-      validate = validator().compile(schema)
+      validate = compileCommandSchema(schema).validate
       compiled.set(schema, validate)
     }
   } catch (error) {
