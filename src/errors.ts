@@ -137,3 +137,45 @@ function editDistance(a: string, b: string): number {
   }
   return row[b.length]
 }
+
+/** An error as it crosses from a worker thread to the main thread (plain data). */
+export interface ThreadError {
+  exitCode: number
+  code: string
+  message: string
+  suggestion?: string
+  where?: Record<string, unknown>
+}
+
+/** `error` as a worker thread posts it; anything not an EsError is an internal error of `what`. */
+export function toThreadError(error: unknown, what: string): ThreadError {
+  if (error instanceof EsError) {
+    return {
+      exitCode: error.exitCode,
+      code: error.code,
+      message: error.line,
+      suggestion: error.suggestion,
+      where: error.where,
+    }
+  }
+  return { exitCode: 70, code: 'INTERNAL', message: `internal error in ${what}: ${(error as Error)?.message ?? error}` }
+}
+
+/** The EsError a worker thread posted, of the class its exit code belongs to. */
+export function fromThreadError(posted: ThreadError): EsError {
+  const details = { code: posted.code, suggestion: posted.suggestion, where: posted.where }
+  switch (posted.exitCode) {
+    case 2:
+      return new UsageError(posted.message, details)
+    case 3:
+      return new ConfigError(posted.message, details)
+    case 4:
+      return new UnreachableError(posted.message, details)
+    case 5:
+      return new InvalidDataError(posted.message, details)
+    case 6:
+      return new NotFoundError(posted.message, details)
+    default:
+      return new InternalError(posted.message, details)
+  }
+}

@@ -3,7 +3,7 @@
  * reducer, and posts the aggregates changed since the last checkpoint together with its positions.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { EsError } from '../errors.js'
+import { toThreadError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
 import { openRuntime } from '../service/runtime.js'
 import { SpillingStateStore } from '../stores/spilling-state-store.js'
@@ -133,21 +133,5 @@ async function main(input: FoldWorkerInput): Promise<void> {
 }
 
 main(workerData as FoldWorkerInput).catch((error: unknown) => {
-  if (error instanceof EsError) {
-    post({
-      kind: 'error',
-      exitCode: error.exitCode,
-      code: error.code,
-      message: error.message,
-      suggestion: error.suggestion,
-      where: error.where,
-    })
-  } else {
-    post({
-      kind: 'error',
-      exitCode: 70,
-      code: 'INTERNAL',
-      message: `internal error in a replay worker: ${(error as Error)?.message ?? error}`,
-    })
-  }
+  post({ kind: 'error', ...toThreadError(error, 'a replay worker') })
 })

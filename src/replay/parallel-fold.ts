@@ -13,15 +13,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config/types.js'
-import {
-  ConfigError,
-  type EsError,
-  InternalError,
-  InvalidDataError,
-  NotFoundError,
-  UnreachableError,
-  UsageError,
-} from '../errors.js'
+import { fromThreadError, InternalError, type ThreadError } from '../errors.js'
 import { SHARED_HEAP_FLOOR_BYTES } from '../heap.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import { packageFile } from '../package-root.js'
@@ -90,14 +82,7 @@ export type FoldWorkerMessage =
        */
       statesJson?: string
     }
-  | {
-      kind: 'error'
-      exitCode: number
-      code: string
-      message: string
-      suggestion?: string
-      where?: Record<string, unknown>
-    }
+  | ({ kind: 'error' } & ThreadError)
 
 export interface ParallelFoldOptions {
   workers: number
@@ -218,7 +203,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
             break
           case 'error':
             finished = true
-            reject(rebuildError(message))
+            reject(fromThreadError(message))
             break
         }
       })
@@ -252,23 +237,5 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
     durationMs: Date.now() - started,
     // Parallel folds start from an empty store, so the workers' counts are the whole state.
     aggregates,
-  }
-}
-
-function rebuildError(message: Extract<FoldWorkerMessage, { kind: 'error' }>): EsError {
-  const details = { code: message.code, suggestion: message.suggestion, where: message.where }
-  switch (message.exitCode) {
-    case 2:
-      return new UsageError(message.message, details)
-    case 3:
-      return new ConfigError(message.message, details)
-    case 4:
-      return new UnreachableError(message.message, details)
-    case 5:
-      return new InvalidDataError(message.message, details)
-    case 6:
-      return new NotFoundError(message.message, details)
-    default:
-      return new InternalError(message.message, details)
   }
 }
