@@ -28,6 +28,8 @@ const commands = files(join(dist, 'commands'))
 // The fold worker (src/replay/parallel-fold.ts starts one per core for replay, diff and rebuild) is
 // bundled in place too: each thread loads its modules again, ~250 ms of CPU from dist/src's files.
 const foldWorker = join(dist, 'src/replay/fold-worker.js')
+// Likewise the second thread of `es send-command --batch`'s encoding (src/send/batch.ts).
+const encodeWorker = join(dist, 'src/send/encode-worker.js')
 
 // src/cli/oclif-parser-errors.ts loads oclif's parser errors from oclif's file at run time; in the
 // bundle, that file is imported statically instead, so its classes are the bundled oclif's.
@@ -43,7 +45,7 @@ const parserErrorsInBundle = {
   },
 }
 await build({
-  entryPoints: [join(dist, 'oclif.js'), ...commands, foldWorker],
+  entryPoints: [join(dist, 'oclif.js'), ...commands, foldWorker, encodeWorker],
   outdir: dist,
   outbase: dist,
   allowOverwrite: true,

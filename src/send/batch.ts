@@ -4,25 +4,29 @@
  *
  * Invariants:
  * - nothing is produced unless every line is valid and encodes: a first pass validates and
- *   encodes each line into a temporary spool file (stdin is spooled to a file first), a second
- *   streams that spool to the broker; memory holds one line and one produce request at a time;
+ *   encodes each line into temporary spool files (stdin is spooled to a file first; a large file
+ *   is encoded by two threads, one per half, src/send/batch-encode.ts), a second streams the
+ *   spools to the broker in file order; memory holds a read chunk and one produce request at a time;
  * - records of one key keep the file's order: they go to one partition (the service's
  *   partitioner), in order, on an idempotent producer with one request in flight;
  * - with `--wait`, the events stream's ends are fixed before producing, so no outcome is missed.
  */
 import { createReadStream, createWriteStream } from 'node:fs'
-import { type FileHandle, mkdtemp, open, rm } from 'node:fs/promises'
+import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { Worker } from 'node:worker_threads'
 import type { ResolvedConfig } from '../config/types.js'
 import type { DecodedEvent } from '../envelope/index.js'
-import { ConfigError, EsError, InvalidDataError, UsageError } from '../errors.js'
+import { ConfigError, fromThreadError, InternalError, InvalidDataError, UsageError } from '../errors.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import { type PartitionerName, producerPartitioner } from '../kafka/partitioner.js'
 import { type OutgoingRecord, openTopicProducer } from '../kafka/producer.js'
+import { packageFile } from '../package-root.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
-import { parsePayload } from './payload.js'
+import { encodeCommands, lineEndAfter } from './batch-encode.js'
+import type { EncodeWorkerInput, EncodeWorkerMessage } from './encode-worker.js'
 import { type CommandInput, commandPreparer, type PreparedCommand } from './prepare.js'
 
 export interface BatchRequest {
@@ -65,7 +69,8 @@ export interface BatchResult {
 const PARTITION_BYTES = 128 * 1024
 const REQUEST_BYTES = 384 * 1024
 const LISTED_REJECTIONS = 20
-const LINE_FIELDS = new Set(['type', 'data', 'key', 'id', 'headers', 'expectedVersion'])
+/** Batch files this large are encoded by two threads (pass 1 is CPU-bound: JSON, schemas, envelope). */
+const SPLIT_BYTES = 8 * 1024 * 1024
 
 export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
   const runtime = openRuntime(request.config, request.service, request.runtime)
@@ -91,20 +96,9 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
       input = join(spoolDir, 'stdin.ndjson')
       await pipeline(request.stdin ?? process.stdin, createWriteStream(input))
     }
-    const spool = join(spoolDir, 'records.bin')
     const ids = request.wait ? new Set<string>() : undefined
     const encodeStarted = performance.now()
-    const count = await encodeLines(input, request.source === '-' ? 'stdin' : request.source, spool, (line, n) => {
-      const prepared = prepareLine(preparer.prepare, line, n, request.type)
-      if (!ids) return prepared
-      if (prepared instanceof Promise)
-        return prepared.then((p) => {
-          ids.add(p.commandId)
-          return p
-        })
-      ids.add(prepared.commandId)
-      return prepared
-    })
+    const { count, spools } = await encodeBatch(request, input, spoolDir, preparer.prepare, ids)
     request.onProgress?.('encoded', count)
     request.runtime?.debug?.(
       `--batch: ${count} commands validated and encoded in ${Math.round(performance.now() - encodeStarted)} ms`,
@@ -136,7 +130,7 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
         produced += records.length
         request.onProgress?.('produced', produced)
       }
-      for await (const records of readSpool(spool)) {
+      for await (const records of readSpools(spools)) {
         for (const record of records) {
           const partition = partitionOf(record.key)
           const size = (record.key?.length ?? 0) + (record.value?.length ?? 0) + record.headerBytes + 32
@@ -168,179 +162,66 @@ export async function sendBatch(request: BatchRequest): Promise<BatchResult> {
   }
 }
 
-/** Parses and checks one NDJSON line; every error names the line (exit 5). */
-function prepareLine(
-  prepare: (command: CommandInput) => PreparedCommand | Promise<PreparedCommand>,
-  text: string,
-  n: number,
-  defaultType: string | undefined,
-): PreparedCommand | Promise<PreparedCommand> {
-  const fail = (path: string, problem: string): never => {
-    throw new InvalidDataError(`line ${n}: ${path} ${problem}`, { code: 'INVALID_LINE', where: { line: n, path } })
-  }
-  let line: unknown
-  try {
-    line = parsePayload(text, `line ${n}`)
-  } catch (error) {
-    if (!(error instanceof InvalidDataError)) throw error
-    throw new InvalidDataError(error.line.replace(/ at line 1, column /, ' at column '), {
-      code: error.code,
-      where: { line: n },
-    })
-  }
-  if (typeof line !== 'object' || line === null || Array.isArray(line)) return fail('$', 'must be a JSON object')
-  const doc = line as Record<string, unknown>
-  for (const field of Object.keys(doc)) {
-    if (!LINE_FIELDS.has(field)) fail(`$.${field}`, `is not a command field (${[...LINE_FIELDS].join(', ')})`)
-  }
-  const type = doc.type ?? defaultType
-  if (type === undefined) fail('$.type', 'is required (or give TYPE)')
-  if (typeof type !== 'string' || type === '') fail('$.type', 'must be a non-empty string')
-  if (doc.data === undefined) fail('$.data', 'is required')
-  if (doc.key !== undefined && typeof doc.key !== 'string' && typeof doc.key !== 'number') {
-    fail('$.key', 'must be a string')
-  }
-  if (doc.id !== undefined && (typeof doc.id !== 'string' || doc.id === '')) fail('$.id', 'must be a non-empty string')
-  const headers = doc.headers
-  if (headers !== undefined) {
-    if (typeof headers !== 'object' || headers === null || Array.isArray(headers))
-      fail('$.headers', 'must be an object')
-    for (const [name, value] of Object.entries(headers as object)) {
-      if (typeof value !== 'string') fail(`$.headers.${name}`, 'must be a string')
-    }
-  }
-  const version = doc.expectedVersion
-  if (version !== undefined && !(Number.isInteger(version) && (version as number) >= 0)) {
-    fail('$.expectedVersion', 'must be a non-negative integer')
-  }
-  const atLine = (error: unknown): never => {
-    if (!(error instanceof EsError)) throw error
-    // An unknown type on a line is bad data (exit 5), like any other field of the line.
-    const Kind = error instanceof ConfigError ? InvalidDataError : (error.constructor as typeof InvalidDataError)
-    throw new Kind(`line ${n}: ${error.line}`, {
-      code: error.code,
-      where: { line: n, ...error.where },
-      suggestion: error.suggestion,
-    })
-  }
-  try {
-    const prepared = prepare({
-      type: type as string,
-      payload: doc.data,
-      key: doc.key === undefined ? undefined : String(doc.key),
-      id: doc.id as string | undefined,
-      headers: headers as Record<string, string> | undefined,
-      expectedVersion: version as number | undefined,
-      ownedPayload: true,
-    })
-    return prepared instanceof Promise ? prepared.catch(atLine) : prepared
-  } catch (error) {
-    return atLine(error)
-  }
-}
-
-/** Pass 1: every non-empty line (ended by LF or CRLF), encoded into the spool; the count of commands. */
-async function encodeLines(
+/**
+ * Pass 1: every line encoded into spool files, in file order. A file of SPLIT_BYTES or more is
+ * encoded by two threads, this one up to a line end near its middle and a worker from there; the
+ * first bad line in file order is the one reported, and nothing is produced either way.
+ */
+async function encodeBatch(
+  request: BatchRequest,
   file: string,
-  name: string,
-  spool: string,
-  encode: (line: string, n: number) => PreparedCommand | Promise<PreparedCommand>,
-): Promise<number> {
-  let stream: ReturnType<typeof createReadStream>
-  try {
-    stream = createReadStream(file, { highWaterMark: 1024 * 1024 })
-    await new Promise<void>((resolve, reject) => {
-      stream.once('open', () => resolve())
-      stream.once('error', reject)
-    })
-  } catch (error) {
-    throw new UsageError(`cannot read --batch ${name}: ${(error as NodeJS.ErrnoException).code}`, {
-      code: 'USAGE',
-      where: { file: name },
-    })
-  }
-  const frames = new SpoolWriter(await open(spool, 'w'))
-  let count = 0
-  let n = 0
-  // Synchronous unless a command or the spool has to wait (no promise per line otherwise).
-  const line = (data: Buffer, start: number, end: number): Promise<void> | undefined => {
-    n++
-    const text = data.toString('utf8', start, end > start && data[end - 1] === 0x0d ? end - 1 : end)
-    if (text.trim() === '') return undefined
-    const prepared = encode(text, n)
-    count++
-    if (prepared instanceof Promise) return prepared.then((record) => frames.add(record))
-    return frames.add(prepared)
-  }
-  try {
-    let rest: Buffer | undefined
-    for await (const chunk of stream) {
-      const data: Buffer = rest ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer)
-      let start = 0
-      for (let end = data.indexOf(0x0a, start); end !== -1; end = data.indexOf(0x0a, start)) {
-        const waiting = line(data, start, end)
-        if (waiting) await waiting
-        start = end + 1
-      }
-      rest = start < data.length ? data.subarray(start) : undefined
+  spoolDir: string,
+  prepare: (command: CommandInput) => PreparedCommand | Promise<PreparedCommand>,
+  ids: Set<string> | undefined,
+): Promise<{ count: number; spools: string[] }> {
+  const name = request.source === '-' ? 'stdin' : request.source
+  const onId = ids ? (id: string) => ids.add(id) : undefined
+  const first = join(spoolDir, 'records-1.bin')
+  const size = await stat(file).then(
+    (s) => s.size,
+    () => 0,
+  )
+  const split = size >= SPLIT_BYTES ? await lineEndAfter(file, Math.floor(size / 2)) : undefined
+  let count: number
+  const spools = [first]
+  if (split === undefined || split >= size) {
+    count = await encodeCommands({ file, name }, first, prepare, request.type, onId)
+  } else {
+    const second = join(spoolDir, 'records-2.bin')
+    spools.push(second)
+    const input: EncodeWorkerInput = {
+      config: request.config,
+      service: request.service,
+      topic: request.topic,
+      type: request.type,
+      source: { file, name, start: split },
+      spool: second,
+      collectIds: ids !== undefined,
     }
-    if (rest) await line(rest, 0, rest.length)
-    await frames.flush()
-  } finally {
-    stream.destroy()
-    await frames.close()
+    const worker = new Worker(packageFile('dist/src/send/encode-worker.js'), { workerData: input })
+    const rest = new Promise<{ count: number; ids: string[] }>((resolve, reject) => {
+      worker.once('message', (message: EncodeWorkerMessage) =>
+        message.kind === 'done' ? resolve(message) : reject(fromThreadError(message)),
+      )
+      worker.once('error', (error) =>
+        reject(new InternalError(`internal error in a --batch worker: ${error.message}`, { code: 'INTERNAL' })),
+      )
+      worker.once('exit', (code) =>
+        reject(new InternalError(`a --batch worker stopped (exit ${code})`, { code: 'INTERNAL' })),
+      )
+    })
+    rest.catch(() => {})
+    try {
+      const head = await encodeCommands({ file, name, end: split }, first, prepare, request.type, onId)
+      const tail = await rest
+      for (const id of tail.ids) ids?.add(id)
+      count = head + tail.count
+    } finally {
+      await worker.terminate()
+    }
   }
   if (count === 0) throw new InvalidDataError(`--batch ${name} has no commands`, { code: 'EMPTY_BATCH' })
-  return count
-}
-
-const NO_HEADERS_JSON = Buffer.from('{}')
-
-/**
- * Spool frames, written through one buffer: key length (-1: null), key, value length, value,
- * headers length, headers JSON.
- */
-class SpoolWriter {
-  private buffer = Buffer.allocUnsafe(1024 * 1024)
-  private at = 0
-  constructor(private readonly file: FileHandle) {}
-
-  /** Resolves at once unless the buffer had to be written out first. */
-  add(record: {
-    key: Buffer | null
-    value: Buffer | null
-    headers: Record<string, string>
-  }): Promise<void> | undefined {
-    let headers = NO_HEADERS_JSON
-    for (const _ in record.headers) {
-      headers = Buffer.from(JSON.stringify(record.headers))
-      break
-    }
-    const { key, value } = record
-    const size = 12 + (key?.length ?? 0) + (value?.length ?? 0) + headers.length
-    if (this.at + size > this.buffer.length) {
-      if (this.at > 0) return this.flush().then(() => this.add(record))
-      this.buffer = Buffer.allocUnsafe(size)
-    }
-    const frame = this.buffer
-    let at = frame.writeInt32BE(key === null ? -1 : key.length, this.at)
-    if (key) at += key.copy(frame, at)
-    at = frame.writeInt32BE(value === null ? -1 : value.length, at)
-    if (value) at += value.copy(frame, at)
-    at = frame.writeInt32BE(headers.length, at)
-    this.at = at + headers.copy(frame, at)
-    return undefined
-  }
-
-  async flush(): Promise<void> {
-    if (this.at === 0) return
-    await this.file.write(this.buffer, 0, this.at)
-    this.at = 0
-  }
-
-  close(): Promise<void> {
-    return this.file.close()
-  }
+  return { count, spools }
 }
 
 interface SpooledRecord {
@@ -350,7 +231,11 @@ interface SpooledRecord {
   headerBytes: number
 }
 
-/** Pass 2: the spool's records in order, read in large chunks (the records of each chunk at once). */
+/** Pass 2: the spools' records in order, read in large chunks (the records of each chunk at once). */
+async function* readSpools(files: string[]): AsyncGenerator<SpooledRecord[]> {
+  for (const file of files) yield* readSpool(file)
+}
+
 async function* readSpool(file: string): AsyncGenerator<SpooledRecord[]> {
   let rest: Buffer = Buffer.alloc(0)
   for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {

@@ -178,4 +178,50 @@ describe('es send-command --batch (real binary, real broker, bank service)', () 
     )
     assert.ok(records.every((r) => (payloadOf(r).data as Doc).note === note))
   })
+
+  it('a file of 8 MiB or more is encoded by two threads: file order kept, the first bad line reported, lines numbered across halves', async () => {
+    const topic = uniqueTopic('batch-halves')
+    await createTopic(topic, 1)
+    const pad = 'x'.repeat(120)
+    const count = 64_000
+    const lines: string[] = Array.from({ length: count }, (_, i) =>
+      JSON.stringify({ type: 'DepositFunds', key: `acc-${i % 7}`, id: `half-${i + 1}`, data: { amount: 1, pad } }),
+    )
+    // Blank and CRLF lines around the middle, where the file is split: they count as lines on either side.
+    const middle = count / 2
+    const text = lines
+      .map((line, i) => (Math.abs(i - middle) < 200 && i % 3 === 0 ? `${line}\r\n\n` : `${line}\n`))
+      .join('')
+    assert.ok(Buffer.byteLength(text) > 8.5 * 1024 * 1024)
+    const lineOf = (index: number) => text.slice(0, text.indexOf(lines[index])).split('\n').length
+    const bad = (index: number) =>
+      JSON.stringify({ type: 'DepositFunds', key: 'acc-1', id: `bad-${index}`, data: { amount: 0 } })
+    const withBad = (indexes: number[]) => {
+      let out = text
+      for (const index of indexes) out = out.replace(lines[index], bad(index))
+      return out
+    }
+    const file = join(dir, 'halves.ndjson')
+    for (const { indexes, reported } of [
+      { indexes: [middle + 300], reported: middle + 300 },
+      { indexes: [middle + 10], reported: middle + 10 },
+      { indexes: [count - 1, 5], reported: 5 },
+      { indexes: [middle - 10, middle + 10], reported: middle - 10 },
+    ]) {
+      await writeFile(file, withBad(indexes))
+      const refused = await send(['--batch', file, '--topic', topic])
+      assert.equal(refused.code, 5, refused.stderr)
+      assert.match(refused.stderr, new RegExp(`line ${lineOf(reported)}: DepositFunds payload is invalid`))
+      assert.equal(refused.stderr.trim().split('\n').length, 1, refused.stderr)
+    }
+    assert.deepEqual(await kcatConsume(brokers, topic), [], 'nothing was produced')
+    await writeFile(file, text)
+    const run = await send(['--batch', file, '--topic', topic])
+    assert.equal(run.code, 0, run.stderr)
+    const records = await kcatConsume(brokers, topic)
+    assert.deepEqual(
+      records.map((r) => payloadOf(r).id),
+      lines.map((_, i) => `half-${i + 1}`),
+    )
+  })
 })
