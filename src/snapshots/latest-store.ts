@@ -159,15 +159,24 @@ function fields(slot: Slot): Omit<StoredRecord, 'key'> {
   }
 }
 
-/** A sorted source of records; `head` is valid until the next `advance`. */
+/**
+ * A sorted source of records; `head` is valid until the next `advance`. Keys are compared as
+ * latin1 strings (one char per byte: string order is byte order), without a call into Buffer per
+ * comparison; `owned`: the head's value is not a view of a reused read buffer.
+ */
+interface RunHead extends Omit<StoredRecord, 'key'> {
+  keyText: string
+}
 interface RunSource {
-  head: StoredRecord | undefined
+  head: RunHead | undefined
+  readonly owned: boolean
   advance(): void
   close(): void
 }
 
 class MemoryRun implements RunSource {
-  head: StoredRecord | undefined
+  head: RunHead | undefined
+  readonly owned = true
   private next = 0
 
   constructor(
@@ -179,7 +188,7 @@ class MemoryRun implements RunSource {
 
   advance(): void {
     const key = this.keys[this.next++]
-    this.head = key === undefined ? undefined : { key: Buffer.from(key, 'latin1'), ...fields(this.memory.get(key)!) }
+    this.head = key === undefined ? undefined : { keyText: key, ...fields(this.memory.get(key)!) }
   }
 
   close(): void {}
@@ -187,7 +196,8 @@ class MemoryRun implements RunSource {
 
 /** A run file read in chunks; the head's buffers are slices of the chunk (copied before yielding). */
 class RunReader implements RunSource {
-  head: StoredRecord | undefined
+  head: RunHead | undefined
+  readonly owned = false
   private readonly fd: number
   private buffer = Buffer.allocUnsafe(READ_CHUNK)
   private start = 0
@@ -213,7 +223,7 @@ class RunReader implements RunSource {
     const s = this.start
     const keyStart = s + HEADER
     this.head = {
-      key: this.buffer.subarray(keyStart, keyStart + keyLength),
+      keyText: this.buffer.toString('latin1', keyStart, keyStart + keyLength),
       value: valueLength < 0 ? null : this.buffer.subarray(keyStart + keyLength, keyStart + keyLength + valueLength),
       topic: this.buffer.readUInt32LE(s + 8),
       partition: this.buffer.readUInt32LE(s + 12),
@@ -254,8 +264,9 @@ class RunReader implements RunSource {
  */
 function* merge(sources: RunSource[]): IterableIterator<StoredRecord> {
   const before = (a: number, b: number) => {
-    const order = Buffer.compare(sources[a].head!.key!, sources[b].head!.key!)
-    return order !== 0 ? order < 0 : a > b
+    const x = sources[a].head!.keyText
+    const y = sources[b].head!.keyText
+    return x !== y ? x < y : a > b
   }
   const heap: number[] = []
   const up = (i: number) => {
@@ -303,14 +314,17 @@ function* merge(sources: RunSource[]): IterableIterator<StoredRecord> {
   }
   while (heap.length > 0) {
     const winner = pop()
-    const head = sources[winner].head!
+    const { keyText, value, topic, partition, offset, timestamp } = sources[winner].head!
     const record: StoredRecord = {
-      ...head,
-      key: Buffer.from(head.key!),
-      value: head.value === null ? null : Buffer.from(head.value),
+      key: Buffer.from(keyText, 'latin1'),
+      value: value === null || sources[winner].owned ? value : Buffer.from(value),
+      topic,
+      partition,
+      offset,
+      timestamp,
     }
     advance(winner)
-    while (heap.length > 0 && sources[heap[0]].head!.key!.equals(record.key!)) advance(pop())
+    while (heap.length > 0 && sources[heap[0]].head!.keyText === keyText) advance(pop())
     yield record
   }
 }
