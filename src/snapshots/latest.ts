@@ -1,7 +1,10 @@
 /**
  * `es snapshots`: the latest value per key of a compacted snapshots stream, tombstones applied, or
  * every version of one key still in the log (`--history`). Reads every partition from its log
- * start to the end fixed at start (compaction leaves offset gaps; the reader handles them).
+ * start to the end fixed at start (compaction leaves offset gaps; the reader handles them) — but
+ * for one key's latest value, which is its last record in its partition: that partition (or each,
+ * when the partitioner is unknown) is read back from the end in windows 4× wider each time, and
+ * the first window holding the key ends the search. In several partitions, the newest record wins.
  *
  * The whole table is kept as raw bytes in bounded memory (latest-store.ts) and decoded as it is
  * read out, in key order, so any number of keys can be listed. A record is a tombstone when its
@@ -12,7 +15,7 @@ import { loadingSchemas } from '../codecs/codec-errors.js'
 import { FailureSummary } from '../codecs/failure-summary.js'
 import { InvalidDataError, NotFoundError } from '../errors.js'
 import { HeapBudget } from '../heap.js'
-import type { LogReader } from '../kafka/log-reader.js'
+import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import { keyRanges, type PartitionerName } from '../kafka/partitioner.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { rawText, toJsonSafe } from '../render/records.js'
@@ -57,6 +60,8 @@ export interface SnapshotRequest {
    * partition it hashes to is read (per topic).
    */
   partitioned?: { partitioner: PartitionerName; keyBytes: Buffer }
+  /** One key's latest: offsets of the first window read back from each partition's end (tests). */
+  window?: number
 }
 
 export interface SnapshotResult {
@@ -145,6 +150,29 @@ export async function openSnapshotTable(request: Omit<SnapshotRequest, 'key' | '
 }
 
 /** The snapshots as one result: the whole table (latest per key), one key, or one key's history. */
+/** Offsets of the first window read back from a partition's end for one key; each next is 4× wider. */
+const FIRST_WINDOW = 4096
+
+/** The last record of `range` that `matches`, reading windows back from the range's end. */
+async function lastInRange(
+  reader: Pick<LogReader, 'read'>,
+  range: PartitionRange,
+  firstWindow: number,
+  matches: (record: KafkaRecord) => Promise<boolean>,
+): Promise<KafkaRecord | undefined> {
+  let end = range.end ?? range.start
+  for (let window = firstWindow; end > range.start; window *= 4) {
+    const start = Math.max(range.start, end - window)
+    let last: KafkaRecord | undefined
+    for await (const batch of reader.read([{ ...range, start, end }])) {
+      for (const record of batch.records) if (await matches(record)) last = record
+    }
+    if (last) return last
+    end = start
+  }
+  return undefined
+}
+
 export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotResult> {
   if (request.key === undefined) {
     const table = await openSnapshotTable(request)
@@ -167,20 +195,30 @@ export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotR
   let latest: StoredRecord | undefined
   const history: SnapshotEntry[] = []
   let records = 0
-  for await (const batch of request.reader.read(ranges)) {
-    for (const record of batch.records) {
-      records++
-      let key = keyOf(record.key, request.decode)
-      if (key instanceof Promise) key = await key
-      if (key.key !== request.key) continue
-      const stored = storedOf(record, request.topics)
-      if (!request.history) {
-        latest = stored
-        continue
+  const matches = async (record: KafkaRecord) => {
+    records++
+    let key = keyOf(record.key, request.decode)
+    if (key instanceof Promise) key = await key
+    return key.key === request.key
+  }
+  if (request.history) {
+    for await (const batch of request.reader.read(ranges)) {
+      for (const record of batch.records) {
+        if (!(await matches(record))) continue
+        let entry = decodeEntry(storedOf(record, request.topics), request.topics, request.decode)
+        if (entry instanceof Promise) entry = await entry
+        history.push(entry)
       }
-      let entry = decodeEntry(stored, request.topics, request.decode)
-      if (entry instanceof Promise) entry = await entry
-      history.push(entry)
+    }
+  } else {
+    // The latest version is the key's last record in its partition: read back from the end, a
+    // window at a time, until one holds the key.
+    for (const range of ranges) {
+      const found = await lastInRange(request.reader, range, request.window ?? FIRST_WINDOW, matches)
+      if (!found) continue
+      const stored = storedOf(found, request.topics)
+      // In several partitions (a producer that changed partitioner): the newest by timestamp.
+      if (!latest || stored.timestamp >= latest.timestamp) latest = stored
     }
   }
   let entries: SnapshotEntry[] = []
