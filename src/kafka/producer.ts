@@ -17,7 +17,8 @@ export interface OutgoingRecord {
   topic: string
   key: Buffer | null
   value: Buffer | null
-  headers: Record<string, string>
+  /** A list of pairs keeps order, repeats and nulls (produce-request.ts writes it as it is). */
+  headers: Record<string, string> | HeaderPair[]
   /** Epoch ms; the broker's append time when the topic uses LogAppendTime. */
   timestamp?: number
 }
@@ -39,7 +40,7 @@ export interface TopicProducer {
 export async function openTopicProducer(
   connection: KafkaConnection,
   topic: string,
-  options: ClientOptions & { createPartitioner?: ICustomPartitioner } = {},
+  options: ClientOptions & { createPartitioner?: ICustomPartitioner; compression?: number } = {},
 ): Promise<TopicProducer> {
   const { Kafka } = await importKafkajs()
   const watch = new ConnectionWatch(connection)
@@ -95,10 +96,11 @@ export async function openTopicProducer(
         const metadata = await producer.send({
           topic,
           acks: -1,
+          compression: options.compression,
           messages: records.map((record) => ({
             key: record.key,
             value: record.value,
-            headers: record.headers,
+            headers: record.headers as Record<string, string>,
             partition: record.partition,
             timestamp: record.timestamp === undefined ? undefined : String(record.timestamp),
           })),
@@ -167,58 +169,41 @@ export async function produceRecords(
   records: BatchRecord[],
   options: BatchOptions = {},
 ): Promise<ProducedPartition[]> {
-  const { Kafka, Partitioners } = await importKafkajs()
-  const watch = new ConnectionWatch(connection)
-  const kafka = new Kafka(kafkaClientConfig(connection, { ...options, watch }))
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
-  const admin = kafka.admin()
+  const producer = await openTopicProducer(connection, topic, options)
   try {
-    await connectWithin(connection, watch, Promise.all([producer.connect(), admin.connect()]), () =>
-      Promise.all([producer.disconnect(), admin.disconnect()]).then(() => {}),
-    )
-    const topics = await admin.listTopics()
-    if (!topics.includes(topic)) throw topicNotFound(topic, topics)
-    const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [topic] })
-    const partitionMetadata = metadata[0]?.partitions ?? []
-    options.check?.(partitionMetadata.length)
-    // Records without a partition are placed by kafkajs's default partitioner here, so that the
-    // counts per partition are known (the same placement kafkajs would choose).
-    const partitioner = Partitioners.DefaultPartitioner()
+    options.check?.(producer.partitions)
+    // Records without a partition are placed here, as kafkajs's default partitioner would place
+    // them, so that the counts per partition are known.
+    const partitionOfKey = producerPartitioner('murmur2', producer.partitions)
     const produced = new Map<number, ProducedPartition>()
     const chunk = options.chunk ?? 500
     for (let at = 0; at < records.length; at += chunk) {
-      const messages = records.slice(at, at + chunk).map((r) => ({
+      const outgoing = records.slice(at, at + chunk).map((r) => ({
+        topic,
         key: r.key,
         value: r.value,
-        // A list of pairs: produce-request.ts writes it as it is.
-        headers: r.headers as unknown as Record<string, string>,
-        partition:
-          r.partition ?? partitioner({ topic, partitionMetadata, message: { key: r.key, value: r.value } as never }),
-        ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
+        headers: r.headers,
+        partition: r.partition ?? partitionOfKey(r.key),
+        timestamp: r.timestamp,
       }))
       // Per partition, the records of one request get consecutive offsets from its base offset.
       const counts = new Map<number, number>()
-      const sent = await producer.send({ topic, acks: -1, compression: options.compression, messages })
-      for (const m of messages) counts.set(m.partition, (counts.get(m.partition) ?? 0) + 1)
-      for (const meta of sent) {
-        const base = Number(meta.baseOffset ?? meta.offset)
-        const n = counts.get(meta.partition) ?? 0
-        const entry = produced.get(meta.partition) ?? {
-          partition: meta.partition,
+      for (const r of outgoing) counts.set(r.partition, (counts.get(r.partition) ?? 0) + 1)
+      for (const sent of await producer.send(outgoing)) {
+        const n = counts.get(sent.partition) ?? 0
+        const entry = produced.get(sent.partition) ?? {
+          partition: sent.partition,
           records: 0,
-          firstOffset: base,
-          lastOffset: base,
+          firstOffset: sent.offset,
+          lastOffset: sent.offset,
         }
         entry.records += n
-        entry.lastOffset = base + Math.max(0, n - 1)
-        produced.set(meta.partition, entry)
+        entry.lastOffset = sent.offset + Math.max(0, n - 1)
+        produced.set(sent.partition, entry)
       }
     }
     return [...produced.values()].sort((a, b) => a.partition - b.partition)
-  } catch (error) {
-    throw toEsError(error, connection, `producing to ${topic}`)
   } finally {
-    await producer.disconnect().catch(() => {})
-    await admin.disconnect().catch(() => {})
+    await producer.close()
   }
 }
