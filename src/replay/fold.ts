@@ -117,12 +117,44 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     }
   }
 
-  // Decoded events of the current batch and their aggregate ids, reused from batch to batch.
+  const foldOne = (record: KafkaRecord, event: ReducerEvent, id: string) => {
+    // One lookup: stores never hold undefined (null/undefined states are deleted).
+    let current = store.get(id)
+    if (current === undefined) current = reducer.initialState(id)
+    let next: unknown
+    try {
+      next = reducer.evolve(current, event)
+    } catch (error) {
+      throw new InvalidDataError(
+        `reducer ${options.reducerLabel ?? reducer.name} threw on ${event.type ?? 'an untyped event'} at ${record.topic}/${record.partition}@${record.offset}: ${(error as Error).message}`,
+        {
+          code: 'REDUCER_FAILED',
+          where: {
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            type: event.type,
+            reducer: reducer.name,
+          },
+          suggestion: 'fix the reducer and run again; a state file keeps what was committed before this event',
+          cause: error,
+        },
+      )
+    }
+    if (next === null || next === undefined) store.delete(id)
+    else store.set(id, next)
+    events++
+    sinceCheckpoint++
+    options.onTrace?.(event, next ?? null)
+  }
+
+  // A store keeping its states on file loads those of a batch's aggregates in one go (prefetch):
+  // the whole batch is decoded first, then folded. Other stores fold each event as it is decoded,
+  // so that decoded events die young (a batch of them alive at once is copied by every scavenge).
   const folding: Array<{ record: KafkaRecord; event: ReducerEvent; id: string }> = []
   const ids: string[] = []
   for await (const batch of options.batches) {
-    // First decode the whole batch, so that a store keeping its states on file can load those of
-    // its aggregates in one go (prefetch); then fold.
+    const prefetching = store.prefetch !== undefined
     folding.length = 0
     ids.length = 0
     for (const record of batch.records) {
@@ -147,40 +179,15 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       }
       const id = String(event.aggregateId)
       if (options.aggregate !== undefined && id !== options.aggregate) continue
+      if (!prefetching) {
+        foldOne(record, event, id)
+        continue
+      }
       folding.push({ record, event, id })
       ids.push(id)
     }
-    if (store.prefetch && ids.length > 0) store.prefetch(ids)
-    for (const { record, event, id } of folding) {
-      // One lookup: stores never hold undefined (null/undefined states are deleted).
-      let current = store.get(id)
-      if (current === undefined) current = reducer.initialState(id)
-      let next: unknown
-      try {
-        next = reducer.evolve(current, event)
-      } catch (error) {
-        throw new InvalidDataError(
-          `reducer ${options.reducerLabel ?? reducer.name} threw on ${event.type ?? 'an untyped event'} at ${record.topic}/${record.partition}@${record.offset}: ${(error as Error).message}`,
-          {
-            code: 'REDUCER_FAILED',
-            where: {
-              topic: record.topic,
-              partition: record.partition,
-              offset: record.offset,
-              type: event.type,
-              reducer: reducer.name,
-            },
-            suggestion: 'fix the reducer and run again; a state file keeps what was committed before this event',
-            cause: error,
-          },
-        )
-      }
-      if (next === null || next === undefined) store.delete(id)
-      else store.set(id, next)
-      events++
-      sinceCheckpoint++
-      options.onTrace?.(event, next ?? null)
-    }
+    if (ids.length > 0) store.prefetch?.(ids)
+    for (const { record, event, id } of folding) foldOne(record, event, id)
     offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
     options.heapGuard?.guard.check(store.size, options.heapGuard.where)
     options.heapBudget?.check()

@@ -54,7 +54,7 @@ export class SpillingStateStore implements StateStore {
   async open(identity: StateIdentity, options: { fresh: boolean }): Promise<OpenedState> {
     this.identity = identity
     if (!options.fresh && !this.memory && !this.file && existsSync(this.path)) {
-      this.file = new SqliteStateStore(this.path, { cache: this.options.fileCache ?? this.bound })
+      this.useFile(new SqliteStateStore(this.path, { cache: this.options.fileCache ?? this.bound }))
     }
     if (this.file) return this.file.open(identity, options)
     this.memory ??= new MemoryStateStore()
@@ -65,9 +65,8 @@ export class SpillingStateStore implements StateStore {
     return this.memory ? this.memory.get(aggregateId) : this.file!.get(aggregateId)
   }
 
-  prefetch(aggregateIds: Iterable<string>): void {
-    this.file?.prefetch(aggregateIds)
-  }
+  /** Only while the states are on file: in memory, nothing is worth loading ahead. */
+  prefetch?: (aggregateIds: Iterable<string>) => void
 
   has(aggregateId: string): boolean {
     return this.memory ? this.memory.has(aggregateId) : this.file!.has(aggregateId)
@@ -125,6 +124,7 @@ export class SpillingStateStore implements StateStore {
     if (this.memory) await this.spill()
     await this.file?.close()
     this.file = undefined
+    this.prefetch = undefined
   }
 
   /**
@@ -160,7 +160,12 @@ export class SpillingStateStore implements StateStore {
     for (const [id, state] of this.memory!.entries()) file.set(id, state)
     await file.commit(this.offsets)
     if (this.options.shared) Atomics.sub(this.options.shared, 0, this.memory!.size)
-    this.file = file
+    this.useFile(file)
     this.memory = undefined
+  }
+
+  private useFile(file: SqliteStateStore): void {
+    this.file = file
+    this.prefetch = (aggregateIds) => file.prefetch(aggregateIds)
   }
 }

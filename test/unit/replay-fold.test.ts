@@ -275,4 +275,48 @@ describe('fold', () => {
     ])
     assert.equal(store.has('acc-2'), false)
   })
+
+  it('folds each event as it is decoded, unless the store prefetches: then the whole batch is decoded first', async () => {
+    const records = [
+      record(0, 0, { type: 'Dep', data: { amount: 5 } }),
+      record(0, 1, { type: 'Dep', data: { amount: 7 } }, 'acc-2'),
+      record(0, 2, { type: 'Dep', data: { amount: 1 } }),
+    ]
+    const run = async (store: MemoryStateStore) => {
+      const steps: string[] = []
+      await store.open({ reducer: 'test:sum', topics: ['t'] }, { fresh: true })
+      await fold({
+        batches: batches([{ topic: 't', partition: 0, position: 3, records }]),
+        total: 3,
+        startOffsets: new Map(),
+        decode: (r) => {
+          steps.push(`decode ${r.offset}`)
+          return decode(r)
+        },
+        reducer: {
+          ...sum,
+          evolve: (state, e) => {
+            steps.push(`evolve ${e.offset}`)
+            return sum.evolve(state, e)
+          },
+        },
+        store,
+        onError: 'fail',
+      })
+      return { steps, states: [...store.entries()] }
+    }
+    // Decoded events die young: no batch of them is alive at once (a scavenge copies what is).
+    const plain = await run(new MemoryStateStore())
+    assert.deepEqual(plain.steps, ['decode 0', 'evolve 0', 'decode 1', 'evolve 1', 'decode 2', 'evolve 2'])
+    const prefetched: string[][] = []
+    const prefetching = Object.assign(new MemoryStateStore(), {
+      prefetch: (ids: Iterable<string>) => {
+        prefetched.push([...ids])
+      },
+    })
+    const batched = await run(prefetching)
+    assert.deepEqual(batched.steps, ['decode 0', 'decode 1', 'decode 2', 'evolve 0', 'evolve 1', 'evolve 2'])
+    assert.deepEqual(prefetched, [['acc-1', 'acc-2', 'acc-1']])
+    assert.deepEqual(batched.states, plain.states)
+  })
 })
