@@ -87,6 +87,9 @@ export interface FoldResult {
   durationMs: number
 }
 
+/** A store that prefetches gets the aggregate ids of this many decoded events at a time. */
+const PREFETCH_EVENTS = 1024
+
 export async function fold(options: FoldOptions): Promise<FoldResult> {
   const { reducer, store, decode } = options
   const started = Date.now()
@@ -148,15 +151,20 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     options.onTrace?.(event, next ?? null)
   }
 
-  // A store keeping its states on file loads those of a batch's aggregates in one go (prefetch):
-  // the whole batch is decoded first, then folded. Other stores fold each event as it is decoded,
-  // so that decoded events die young (a batch of them alive at once is copied by every scavenge).
+  // A store keeping its states on file loads those of PREFETCH_EVENTS aggregates in one go
+  // (prefetch): that many events are decoded first, then folded. Other stores fold each event as
+  // it is decoded. Either way decoded events die young: a whole fetched batch of them alive at
+  // once would be copied by every scavenge.
   const folding: Array<{ record: KafkaRecord; event: ReducerEvent; id: string }> = []
   const ids: string[] = []
-  for await (const batch of options.batches) {
-    const prefetching = store.prefetch !== undefined
+  const foldPrefetched = () => {
+    if (ids.length > 0) store.prefetch?.(ids)
+    for (const { record, event, id } of folding) foldOne(record, event, id)
     folding.length = 0
     ids.length = 0
+  }
+  for await (const batch of options.batches) {
+    const prefetching = store.prefetch !== undefined
     for (const record of batch.records) {
       done++
       let event: ReducerEvent
@@ -185,9 +193,9 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       }
       folding.push({ record, event, id })
       ids.push(id)
+      if (folding.length === PREFETCH_EVENTS) foldPrefetched()
     }
-    if (ids.length > 0) store.prefetch?.(ids)
-    for (const { record, event, id } of folding) foldOne(record, event, id)
+    foldPrefetched()
     offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
     options.heapGuard?.guard.check(store.size, options.heapGuard.where)
     options.heapBudget?.check()

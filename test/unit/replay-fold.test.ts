@@ -319,4 +319,30 @@ describe('fold', () => {
     assert.deepEqual(prefetched, [['acc-1', 'acc-2', 'acc-1']])
     assert.deepEqual(batched.states, plain.states)
   })
+
+  it('a store that prefetches gets the ids of at most 1,024 decoded events at a time, however large the batch', async () => {
+    const records = Array.from({ length: 2500 }, (_, i) =>
+      record(0, i, { type: 'Dep', data: { amount: i } }, `acc-${i % 7}`),
+    )
+    const prefetched: number[] = []
+    const store = Object.assign(new MemoryStateStore(), {
+      prefetch: (ids: Iterable<string>) => {
+        prefetched.push([...ids].length)
+      },
+    })
+    await store.open({ reducer: 'test:sum', topics: ['t'] }, { fresh: true })
+    const result = await fold({
+      batches: batches([{ topic: 't', partition: 0, position: 2500, records }]),
+      total: 2500,
+      startOffsets: new Map(),
+      decode,
+      reducer: sum,
+      store,
+      onError: 'fail',
+    })
+    assert.deepEqual(prefetched, [1024, 1024, 452])
+    assert.equal(result.events, 2500)
+    const expected = (k: number) => records.reduce((n, _, i) => (i % 7 === k ? n + i : n), 0)
+    assert.deepEqual(store.get('acc-3'), { balance: expected(3) })
+  })
 })
