@@ -7,6 +7,7 @@ import { toThreadError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
 import { openRuntime } from '../service/runtime.js'
 import { SpillingStateStore } from '../stores/spilling-state-store.js'
+import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
 import { fold } from './fold.js'
 import type { FoldWorkerInput, FoldWorkerMessage } from './parallel-fold.js'
@@ -16,18 +17,14 @@ const port = parentPort!
 const post = (message: FoldWorkerMessage) => port.postMessage(message)
 
 /**
- * Keeps this worker's aggregates; each commit posts what changed (null: deleted). Without
- * intermediate checkpoints (an in-memory replay) it tracks nothing and posts everything once.
+ * Keeps this worker's aggregates of an in-memory replay; its one commit, at the end, posts them
+ * all (or nothing, when nobody reads them).
  */
-class CheckpointingStore implements StateStore {
+class CollectingStore implements StateStore {
   readonly location = 'worker'
   private readonly states = new Map<string, unknown>()
-  private readonly dirty = new Set<string>()
 
-  constructor(
-    private readonly trackChanges: boolean,
-    private readonly collect: boolean,
-  ) {}
+  constructor(private readonly collect: boolean) {}
 
   async open(): Promise<OpenedState> {
     return { offsets: new Map(), aggregates: 0 }
@@ -40,22 +37,13 @@ class CheckpointingStore implements StateStore {
   }
   set(id: string, state: unknown) {
     this.states.set(id, state)
-    if (this.trackChanges) this.dirty.add(id)
   }
   delete(id: string) {
     this.states.delete(id)
-    if (this.trackChanges) this.dirty.add(id)
   }
   async commit(offsets: PartitionOffsets): Promise<void> {
-    const changes: Array<[string, unknown]> = []
-    if (this.trackChanges) {
-      for (const id of this.dirty) changes.push([id, this.states.get(id) ?? null])
-      this.dirty.clear()
-    } else if (this.collect) {
-      // Only the final commit happens: everything there is, once (deleted ones never reach main).
-      for (const entry of this.states) changes.push(entry)
-    }
-    post({ kind: 'checkpoint', changes, offsets: [...offsets] })
+    // Only the final commit happens (deleted aggregates never reach the main thread).
+    post({ kind: 'checkpoint', changes: this.collect ? [...this.states] : [], offsets: [...offsets] })
   }
   entries() {
     return this.states.entries()
@@ -96,11 +84,18 @@ async function main(input: FoldWorkerInput): Promise<void> {
             fileCache: input.stateFile.fileCache,
           })
     await file?.open({ reducer: reducer.identity, topics: [] }, { fresh: true })
-    const store = file ?? new CheckpointingStore(Number.isFinite(input.checkpointEvents), input.collect)
+    // Or into the replay's state file, shared with the other workers (bounded memory, crash-safe).
+    const shared =
+      input.sharedFile && new SqliteStateStore(input.sharedFile.path, { cache: input.sharedFile.cache, shared: true })
+    await shared?.open(input.sharedFile!.identity, { fresh: true })
+    const store = file ?? shared ?? new CollectingStore(input.collect)
     const result = await fold({
-      heapGuard: file ? undefined : { guard: new HeapGuard(), where: ' in one of the replay threads' },
-      heapBudget:
-        file && input.stateFile ? onceOnFile(file, new HeapBudget(input.stateFile.heapFloorBytes)) : undefined,
+      heapGuard: file || shared ? undefined : { guard: new HeapGuard(), where: ' in one of the replay threads' },
+      heapBudget: shared
+        ? new HeapBudget(input.sharedFile!.heapFloorBytes)
+        : file && input.stateFile
+          ? onceOnFile(file, new HeapBudget(input.stateFile.heapFloorBytes))
+          : undefined,
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
       startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),
@@ -109,15 +104,17 @@ async function main(input: FoldWorkerInput): Promise<void> {
       reducerLabel: reducer.name,
       store,
       onError: input.onError,
-      checkpointEvents: input.checkpointEvents,
+      // In memory everything is posted once, at the end; a state file commits as a replay's does.
+      checkpointEvents: file || shared ? input.checkpointEvents : Number.POSITIVE_INFINITY,
       // In memory (no intermediate checkpoints) everything is posted once, at the end.
-      checkpointMs: Number.isFinite(input.checkpointEvents) ? undefined : Number.POSITIVE_INFINITY,
+      checkpointMs: file || shared ? undefined : Number.POSITIVE_INFINITY,
       onProgress: (p) => post({ kind: 'progress', done: p.done, events: p.events }),
     })
     const aggregates = store.size
     // Every state is in the file before the main thread, told done, reads it — or, when they all
     // fit in memory, they come with the message and no file is written.
     const states = await file?.release()
+    await shared?.close()
     post({
       kind: 'done',
       events: result.events,

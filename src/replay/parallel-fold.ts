@@ -4,11 +4,14 @@
  * never touch the same aggregate).
  *
  * Each worker has its own reader, decoder and reducer, and folds its ranges (ends fixed by the
- * main thread before any worker starts) into a private map. At each checkpoint it posts the
- * aggregates changed since the last one, with its partitions' positions; the main thread applies
- * them to the state store and commits store and offsets together. A worker's checkpoint only
- * holds state of its own partitions, folded exactly up to the positions it carries, so every
- * commit is a consistent cut and a killed replay resumes correctly (single-threaded).
+ * main thread before any worker starts) into one of:
+ * - a private map (in memory): at the end it posts its states, which the main thread puts in its
+ *   store;
+ * - its own temporary state file (`stateFiles`, the fold of diff and rebuild): it posts counts
+ *   and positions, the caller reads the files;
+ * - the replay's state file, shared by every worker (`sharedFile`): each commits its partitions'
+ *   offsets with its own states, so every commit is a consistent cut of its partitions and a
+ *   killed replay resumes correctly (single-threaded).
  */
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
@@ -18,7 +21,7 @@ import { SHARED_HEAP_FLOOR_BYTES } from '../heap.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
 import { packageFile } from '../package-root.js'
 import { type CacheBound, DEFAULT_CACHE } from '../stores/state-cache.js'
-import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
+import { type PartitionOffsets, partitionKey, type StateIdentity, type StateStore } from '../stores/state-store.js'
 import type { FoldProgress, FoldResult, SkippedRecord } from './fold.js'
 
 /** What the main thread sends a worker. */
@@ -28,7 +31,7 @@ export interface FoldWorkerInput {
   reducer: string
   ranges: PartitionRange[]
   onError: 'fail' | 'skip'
-  /** Post changed aggregates at least every this many events (Infinity: only at the end). */
+  /** A worker folding into a state file commits at least every this many events. */
   checkpointEvents: number
   /**
    * False: nobody reads the states after this in-memory replay (no --out, no diff): the worker
@@ -45,6 +48,12 @@ export interface FoldWorkerInput {
    * workers hold (shared); `fileCache`: this worker's share of the bound once on file.
    */
   stateFile?: { path: string; cache: CacheBound; inMemory: Int32Array; fileCache: CacheBound; heapFloorBytes: number }
+  /**
+   * Fold into the replay's own state file, which every worker shares (SqliteStateStore `shared`):
+   * each commits its partitions' offsets with its states, so a killed replay resumes from a
+   * consistent file; nothing is posted but counts.
+   */
+  sharedFile?: { path: string; identity: StateIdentity; cache: CacheBound; heapFloorBytes: number }
 }
 
 /** Temporary state files, one per worker, sharing one cache bound (default DEFAULT_CACHE). */
@@ -99,6 +108,11 @@ export interface ParallelFoldOptions {
   collect?: boolean
   /** Each worker folds into its own state file (FoldWorkerInput.stateFile) named by its index. */
   stateFiles?: StateFiles
+  /**
+   * `store` is this state file, opened fresh: every worker folds into it (FoldWorkerInput.sharedFile);
+   * the store is closed while they do and opened again after.
+   */
+  sharedFile?: { path: string; identity: StateIdentity; cache: CacheBound }
   onProgress?: (progress: FoldProgress) => void
 }
 
@@ -153,6 +167,11 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
           fileCache: shareOf(options.stateFiles.cache ?? DEFAULT_CACHE, groups.length),
           heapFloorBytes: Math.floor(SHARED_HEAP_FLOOR_BYTES / groups.length),
         },
+        sharedFile: options.sharedFile && {
+          ...options.sharedFile,
+          cache: shareOf(options.sharedFile.cache, groups.length),
+          heapFloorBytes: Math.floor(SHARED_HEAP_FLOOR_BYTES / groups.length),
+        },
       }
       // A larger young generation: folding allocates short-lived objects per event, and fewer
       // scavenges cost less than frequent ones that promote still-live states.
@@ -191,8 +210,9 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
           }
           case 'done':
             finished = true
-            // A worker folding into its own state file posts no checkpoints: its positions come here.
-            if (options.stateFiles) for (const [key, offset] of message.offsets) offsets.set(key, offset)
+            // A worker folding into a state file posts no checkpoints: its positions come here.
+            if (options.stateFiles || options.sharedFile)
+              for (const [key, offset] of message.offsets) offsets.set(key, offset)
             if (message.statesJson !== undefined) options.stateFiles?.hold(index, JSON.parse(message.statesJson))
             events += message.events
             aggregates += message.aggregates
@@ -216,12 +236,15 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
       })
     })
 
+  if (options.sharedFile) await options.store.close()
   try {
     await Promise.all(groups.map(runGroup))
     await applying
   } finally {
     await Promise.all(workers.map((w) => w.terminate()))
   }
+  // The workers' commits are in the file: its offsets and count as they left them.
+  if (options.sharedFile) await options.store.open(options.sharedFile.identity, { fresh: false })
   for (const range of options.ranges) {
     const key = partitionKey(range.topic, range.partition)
     if (!offsets.has(key)) offsets.set(key, range.start)

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
+import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
 import { describeOrdering, emptyOrderingReport, mergeByTimestamp, type OrderingReport } from './merge.js'
@@ -106,10 +107,10 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
   const workers =
     request.parallel && !resumed && request.aggregate === undefined && topics.length === 1
       ? request.parallel.workers !== undefined ||
-        // In memory or into temporary files only by default: threads folding for a state file
-        // hold their states in memory besides the file's cache.
-        ((store.location === 'memory' || request.parallel.stateFiles !== undefined) &&
-          total >= (request.parallel.minRecords ?? 200_000))
+        // A state file of the replay's own: one thread unless asked (threads sharing it are
+        // faster, 3.9-4.1 s instead of 5.6-7.2 s for 1M events here, but each has its heap: peak
+        // RSS ~280 MB instead of ~210 MB).
+        (!(store instanceof SqliteStateStore) && total >= (request.parallel.minRecords ?? 200_000))
         ? parallelism(ranges, request.parallel.workers)
         : 1
       : 1
@@ -131,6 +132,11 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
         checkpointEvents,
         collect: request.parallel.collect ?? true,
         stateFiles: request.parallel.stateFiles,
+        // A state file of the replay's own: every thread folds into it.
+        sharedFile:
+          store instanceof SqliteStateStore
+            ? { path: store.location, identity: { reducer: reducer.identity, topics }, cache: store.cacheBound }
+            : undefined,
         onProgress: request.onProgress,
       })
     : fold({

@@ -39,7 +39,19 @@ export interface SqliteStateStoreOptions {
   cache?: CacheBound
   /** SQLite's own page cache, in KiB (default 32 MiB): the B-tree's upper levels stay in memory. */
   pageCacheKiB?: number
+  /**
+   * Other threads fold other aggregates into the same file at the same time (the partition groups
+   * of a parallel replay, whose aggregates never meet): no transaction stays open between commits,
+   * a commit takes the write lock (waiting while another thread commits) and stores its own
+   * partitions' offsets with its own states, and adds its change of the aggregate count to the
+   * file's. Opening such a store `fresh` clears nothing (the replay that started the threads did)
+   * and means: none of this thread's aggregates is in the file yet.
+   */
+  shared?: boolean
 }
+
+/** How long a commit of a shared file waits for another thread's commit to end, in ms. */
+const SHARED_LOCK_WAIT_MS = 10 * 60_000
 
 interface Statements {
   select: BetterSqlite3.Statement
@@ -49,6 +61,7 @@ interface Statements {
   remove: BetterSqlite3.Statement
   putOffset: BetterSqlite3.Statement
   putMeta: BetterSqlite3.Statement
+  addAggregates: BetterSqlite3.Statement
 }
 
 export class SqliteStateStore implements StateStore, StateWriter {
@@ -61,11 +74,17 @@ export class SqliteStateStore implements StateStore, StateWriter {
   private written?: WrittenIds
   /** Aggregates in the file plus the uncommitted changes (kept exact on every set and delete). */
   private count = 0
+  /** The count as last committed (a shared file adds the difference to the file's). */
+  private committedCount = 0
+  readonly cacheBound: CacheBound
+  private readonly shared: boolean
 
   constructor(file: string, options: SqliteStateStoreOptions = {}) {
     this.location = resolve(file)
-    this.cache = new StateCache(options.cache ?? DEFAULT_CACHE, this)
+    this.cacheBound = options.cache ?? DEFAULT_CACHE
+    this.cache = new StateCache(this.cacheBound, this)
     this.pageCacheKiB = options.pageCacheKiB ?? 8 * 1024
+    this.shared = options.shared ?? false
   }
 
   async open(identity: StateIdentity, options: { fresh: boolean }): Promise<OpenedState> {
@@ -73,7 +92,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     mkdirSync(dirname(this.location), { recursive: true })
     let db: BetterSqlite3.Database
     try {
-      db = new Database(this.location)
+      db = new Database(this.location, this.shared ? { timeout: SHARED_LOCK_WAIT_MS } : {})
       db.pragma('journal_mode = WAL')
       db.pragma('synchronous = NORMAL')
       db.pragma(`cache_size = -${this.pageCacheKiB}`)
@@ -106,6 +125,9 @@ export class SqliteStateStore implements StateStore, StateWriter {
       putMeta: db.prepare(
         'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value',
       ),
+      addAggregates: db.prepare(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT) WHERE key = 'aggregates'",
+      ),
     }
     const meta = new Map(
       (db.prepare('SELECT key, value FROM meta').all() as Array<{ key: string; value: string }>).map((r) => [
@@ -116,6 +138,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     const stored = meta.has('identity') ? (JSON.parse(meta.get('identity')!) as StateIdentity) : undefined
     this.cache.clear()
     this.written = undefined
+    if (this.shared) return this.openShared(db, identity, stored, options.fresh)
     if (options.fresh || !stored) {
       db.transaction(() => {
         db.exec('DELETE FROM state; DELETE FROM offsets; DELETE FROM meta;')
@@ -126,27 +149,55 @@ export class SqliteStateStore implements StateStore, StateWriter {
         put.run('aggregates', '0')
       })()
       this.count = 0
-      // A fresh file holds only what this run writes: a cache miss of an id never written
-      // needs no query.
-      const written = new WrittenIds()
-      this.written = written
-      this.cache.mayBeStored = (id) => written.mayHave(id)
+      this.committedCount = 0
+      this.startWritten()
       db.exec('BEGIN')
       return { offsets: new Map(), aggregates: 0 }
     }
-    if (!sameIdentity(stored, identity)) {
-      const what =
-        stored.reducer !== identity.reducer ? `reducer ${stored.reducer}` : `topics ${stored.topics.join(', ')}`
-      throw new ConfigError(`state file ${this.location} was written by ${what}, not by this replay`, {
-        code: 'STATE_MISMATCH',
-        where: { file: this.location },
-        suggestion: 'use --from-beginning to discard it and replay from offset 0, or choose another --state file',
-      })
-    }
+    this.checkIdentity(stored, identity)
     // Files written before the count was kept in meta are counted once.
     this.count = meta.has('aggregates')
       ? Number(meta.get('aggregates'))
       : (db.prepare('SELECT count(*) FROM state').pluck().get() as number)
+    this.committedCount = this.count
+    db.exec('BEGIN')
+    return { offsets: this.storedOffsets(db), aggregates: this.count }
+  }
+
+  /** A thread's view of a shared file (see SqliteStateStoreOptions.shared): its count starts at 0. */
+  private openShared(
+    db: BetterSqlite3.Database,
+    identity: StateIdentity,
+    stored: StateIdentity | undefined,
+    fresh: boolean,
+  ): OpenedState {
+    if (!stored) throw new Error(`shared state file ${this.location} was not opened by the replay first`)
+    this.checkIdentity(stored, identity)
+    this.count = 0
+    this.committedCount = 0
+    if (fresh) this.startWritten()
+    return { offsets: this.storedOffsets(db), aggregates: 0 }
+  }
+
+  /** A fresh file holds only what this run writes: a cache miss of an id never written needs no query. */
+  private startWritten(): void {
+    const written = new WrittenIds()
+    this.written = written
+    this.cache.mayBeStored = (id) => written.mayHave(id)
+  }
+
+  private checkIdentity(stored: StateIdentity, identity: StateIdentity): void {
+    if (sameIdentity(stored, identity)) return
+    const what =
+      stored.reducer !== identity.reducer ? `reducer ${stored.reducer}` : `topics ${stored.topics.join(', ')}`
+    throw new ConfigError(`state file ${this.location} was written by ${what}, not by this replay`, {
+      code: 'STATE_MISMATCH',
+      where: { file: this.location },
+      suggestion: 'use --from-beginning to discard it and replay from offset 0, or choose another --state file',
+    })
+  }
+
+  private storedOffsets(db: BetterSqlite3.Database): PartitionOffsets {
     const offsets: PartitionOffsets = new Map()
     for (const row of db.prepare('SELECT topic, partition, next_offset FROM offsets').all() as Array<{
       topic: string
@@ -155,8 +206,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     }>) {
       offsets.set(partitionKey(row.topic, row.partition), row.next_offset)
     }
-    db.exec('BEGIN')
-    return { offsets, aggregates: this.count }
+    return offsets
   }
 
   get(aggregateId: string): unknown | undefined {
@@ -209,15 +259,27 @@ export class SqliteStateStore implements StateStore, StateWriter {
 
   async commit(offsets: PartitionOffsets): Promise<void> {
     const db = this.requireOpen()
-    const { putOffset, putMeta } = this.requireStatements()
+    const { putOffset, putMeta, addAggregates } = this.requireStatements()
+    this.beginWrite()
     this.cache.writeDirty()
     for (const [key, next] of offsets) {
       const { topic, partition } = splitPartitionKey(key)
       putOffset.run(topic, partition, next)
     }
-    putMeta.run('aggregates', String(this.count))
+    if (this.shared) addAggregates.run(this.count - this.committedCount)
+    else putMeta.run('aggregates', String(this.count))
     db.exec('COMMIT')
-    db.exec('BEGIN')
+    this.committedCount = this.count
+    if (!this.shared) db.exec('BEGIN')
+  }
+
+  /**
+   * A shared file's writes happen in a transaction that holds the write lock from its first write
+   * to its commit (taken, waiting for other threads' commits, before anything is written: a
+   * read transaction cannot become a write one after another thread committed).
+   */
+  private beginWrite(): void {
+    if (this.shared && !this.db!.inTransaction) this.db!.exec('BEGIN IMMEDIATE')
   }
 
   /**
@@ -252,6 +314,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
   /** Writes states (`undefined`: removals) into the open transaction; the cache calls it. */
   writeStates(changes: Array<[string, unknown]>): number {
     const { upsert, upsertMany, remove } = this.requireStatements()
+    this.beginWrite()
     let length = 0
     const rows: string[] = []
     for (const [id, state] of changes) {

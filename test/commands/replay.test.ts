@@ -47,6 +47,7 @@ interface ReplayJson {
   reducer: string
   topics: string[]
   resumed: boolean
+  workers: number
   events: number
   aggregates: number
   skippedCount: number
@@ -429,11 +430,18 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
   }
 
   // The default cache holds all 20,000 accounts; a cache of 1,000 makes the killed run evict (and
-  // write into the uncommitted transaction) all the time.
-  for (const cache of [undefined, '1000']) {
+  // write into the uncommitted transaction) all the time. With --workers 2, two threads fold into
+  // the one file, each committing its partitions' offsets with its states.
+  for (const [cache, workers] of [
+    [undefined, undefined],
+    ['1000', undefined],
+    [undefined, '2'],
+    ['1000', '2'],
+  ] as const) {
     const cacheArgs = cache === undefined ? [] : ['--cache', cache]
-    const name = cache === undefined ? 'default' : `cache-${cache}`
-    it(`resumes without --from-beginning and ends in the state of an uninterrupted replay (cache: ${cache ?? 'default'})`, async () => {
+    const workerArgs = workers === undefined ? [] : ['--workers', workers]
+    const name = `${cache === undefined ? 'default' : `cache-${cache}`}${workers === undefined ? '' : `-workers-${workers}`}`
+    it(`resumes without --from-beginning and ends in the state of an uninterrupted replay (cache: ${cache ?? 'default'}, ${workers ?? 1} thread(s))`, async () => {
       // The bank reducer, slowed down when SLOW_REDUCER is set, so the kill lands mid-way. Same file,
       // so the same reducer identity for the killed run and the resumed one.
       const reducer = join(dir, 'slow-bank-reducer.js')
@@ -473,6 +481,7 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
           killedFile,
           '--from-beginning',
           ...cacheArgs,
+          ...workerArgs,
         ],
         { env: { ...process.env, NO_COLOR: '1', SLOW_REDUCER: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
       )
@@ -536,9 +545,13 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
         '--from-beginning',
         '--out',
         fullOut,
+        ...workerArgs,
       ])
       assert.equal(full.resumed, false)
       assert.equal(full.events, total)
+      assert.equal(full.workers, Number(workers ?? 1))
+      // The count kept in the file: the killed run's commits (one per thread) and the resumed run's.
+      assert.equal(resumed.aggregates, full.aggregates)
       assert.deepEqual(
         resumed.partitions.map((p) => p.end),
         full.partitions.map((p) => p.end),

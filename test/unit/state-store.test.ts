@@ -227,6 +227,65 @@ describe('SpillingStateStore', () => {
   }
 })
 
+describe('SqliteStateStore shared by threads folding disjoint aggregates', () => {
+  it('each commits its own offsets with its own states, in turn; the count is the sum; the file resumes as one', async () => {
+    const file = await tempFile()
+    const replay = new SqliteStateStore(file)
+    await replay.open(identity, { fresh: true })
+    replay.set('left-over', { stale: true }) // never committed: rolled back by the close
+    await replay.close()
+    // Two connections, as two worker threads have (SQLite locks the same way across threads).
+    // (One thread here: caches large enough that no eviction writes before a commit.)
+    const a = new SqliteStateStore(file, { shared: true })
+    const b = new SqliteStateStore(file, { shared: true })
+    // Not fresh: a reads the file on a cache miss.
+    await a.open(identity, { fresh: false })
+    await b.open(identity, { fresh: true })
+    for (let i = 0; i < 10; i++) {
+      a.set(`a-${i}`, { n: i })
+      b.set(`b-${i}`, { n: i })
+    }
+    // a reads the file before b commits, then writes: no read transaction of a stays open to make
+    // its commit fail (a stale snapshot cannot take the write lock).
+    assert.equal(a.get('a-99'), undefined)
+    await b.commit(new Map([['bank.events/1', 10]]))
+    a.delete('a-9')
+    await a.commit(new Map([['bank.events/0', 10]]))
+    assert.equal(a.size, 9)
+    // An uncommitted change of b stays out of the file (b is killed before its next commit).
+    b.set('b-10', { n: 10 })
+    await b.close()
+    await a.close()
+    const resumed = new SqliteStateStore(file)
+    const opened = await resumed.open(identity, { fresh: false })
+    assert.deepEqual([...opened.offsets].sort(), [
+      ['bank.events/0', 10],
+      ['bank.events/1', 10],
+    ])
+    assert.equal(opened.aggregates, 19)
+    assert.equal(resumed.get('b-10'), undefined)
+    assert.equal(resumed.get('left-over'), undefined)
+    assert.deepEqual(resumed.get('b-3'), { n: 3 })
+    assert.equal([...resumed.entries()].length, 19)
+    await resumed.close()
+  })
+
+  it('refuses a file the replay did not open first, and a file of another reducer', async () => {
+    const file = await tempFile()
+    await assert.rejects(
+      new SqliteStateStore(file, { shared: true }).open(identity, { fresh: true }),
+      /not opened by the replay/,
+    )
+    const replay = new SqliteStateStore(file)
+    await replay.open(identity, { fresh: true })
+    await replay.close()
+    await assert.rejects(
+      new SqliteStateStore(file, { shared: true }).open({ ...identity, reducer: 'builtin:count' }, { fresh: true }),
+      /written by reducer builtin:latest/,
+    )
+  })
+})
+
 describe('SpillingStateStore sharing one bound', () => {
   it('counts the states of every store sharing the bound: none spills while all of them fit, the one over it does', async () => {
     const shared = new Int32Array(new SharedArrayBuffer(4))
