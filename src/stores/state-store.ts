@@ -89,7 +89,15 @@ export function compareIds(a: string, b: string): number {
   return a.length - b.length
 }
 
-/** A store's aggregates in id order (`compareIds`). */
+const SURROGATE = /[\uD800-\uDFFF]/
+
+/**
+ * A store's aggregates in id order (`compareIds`). Without ids above U+FFFF, UTF-16 order is that
+ * order, and the engine's own sort (no comparator called from it) takes a third of the time.
+ */
 export function entriesById(states: Map<string, unknown>): IterableIterator<[string, unknown]> {
-  return [...states].sort(([a], [b]) => compareIds(a, b))[Symbol.iterator]()
+  const ids = [...states.keys()]
+  if (ids.some((id) => SURROGATE.test(id))) ids.sort(compareIds)
+  else ids.sort()
+  return ids.map((id): [string, unknown] => [id, states.get(id)])[Symbol.iterator]()
 }

@@ -227,6 +227,25 @@ describe('SpillingStateStore', () => {
   }
 })
 
+describe('MemoryStateStore entries', () => {
+  it('come in the byte order of the ids in UTF-8, with and without ids above U+FFFF', async () => {
+    const utf8Order = (ids: string[]) => [...ids].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)))
+    const ascii = Array.from({ length: 500 }, (_, i) => `acc-${(i * 7919) % 1000}`)
+    const wide = [...ascii.slice(0, 50), 'z\uFFFD', 'z\u{1F600}', 'z\uE000', 'é', 'Z']
+    for (const ids of [ascii, wide]) {
+      const store = new MemoryStateStore()
+      await store.open(identity, { fresh: true })
+      for (const id of ids) store.set(id, { id })
+      const entries = [...store.entries()]
+      assert.deepEqual(
+        entries.map(([id]) => id),
+        utf8Order([...new Set(ids)]),
+      )
+      assert.ok(entries.every(([id, state]) => (state as { id: string }).id === id))
+    }
+  })
+})
+
 describe('SqliteStateStore shared by threads folding disjoint aggregates', () => {
   it('each commits its own offsets with its own states, in turn; the count is the sum; the file resumes as one', async () => {
     const file = await tempFile()
