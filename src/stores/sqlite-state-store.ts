@@ -37,7 +37,7 @@ const WRITE_CHUNK = 64
 export interface SqliteStateStoreOptions {
   /** How many states memory keeps (or how many bytes of them); default DEFAULT_CACHE. */
   cache?: CacheBound
-  /** SQLite's own page cache, in KiB (default 32 MiB): the B-tree's upper levels stay in memory. */
+  /** SQLite's own page cache, in KiB (default 8 MiB): the B-tree's upper levels stay in memory. */
   pageCacheKiB?: number
   /**
    * Other threads fold other aggregates into the same file at the same time (the partition groups
