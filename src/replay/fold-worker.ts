@@ -89,13 +89,12 @@ async function main(input: FoldWorkerInput): Promise<void> {
       input.sharedFile && new SqliteStateStore(input.sharedFile.path, { cache: input.sharedFile.cache, shared: true })
     await shared?.open(input.sharedFile!.identity, { fresh: true })
     const store = file ?? shared ?? new CollectingStore(input.collect)
+    const onFile = file !== undefined || shared !== undefined
     const result = await fold({
-      heapGuard: file || shared ? undefined : { guard: new HeapGuard(), where: ' in one of the replay threads' },
+      heapGuard: onFile ? undefined : { guard: new HeapGuard(), where: ' in one of the replay threads' },
       heapBudget: shared
         ? new HeapBudget(input.sharedFile!.heapFloorBytes)
-        : file && input.stateFile
-          ? onceOnFile(file, new HeapBudget(input.stateFile.heapFloorBytes))
-          : undefined,
+        : file && onceOnFile(file, new HeapBudget(input.stateFile!.heapFloorBytes)),
       batches: runtime.reader.read(input.ranges),
       total: input.ranges.reduce((sum, r) => sum + (r.end ?? r.start) - r.start, 0),
       startOffsets: new Map(input.ranges.map((r) => [`${r.topic}/${r.partition}`, r.start])),
@@ -105,9 +104,8 @@ async function main(input: FoldWorkerInput): Promise<void> {
       store,
       onError: input.onError,
       // In memory everything is posted once, at the end; a state file commits as a replay's does.
-      checkpointEvents: file || shared ? input.checkpointEvents : Number.POSITIVE_INFINITY,
-      // In memory (no intermediate checkpoints) everything is posted once, at the end.
-      checkpointMs: file || shared ? undefined : Number.POSITIVE_INFINITY,
+      checkpointEvents: onFile ? input.checkpointEvents : Number.POSITIVE_INFINITY,
+      checkpointMs: onFile ? undefined : Number.POSITIVE_INFINITY,
       onProgress: (p) => post({ kind: 'progress', done: p.done, events: p.events }),
     })
     const aggregates = store.size

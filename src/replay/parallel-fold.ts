@@ -150,6 +150,9 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
   // The states all workers hold in memory (temporary state files): one bound for the replay.
   const inMemory = new Int32Array(new SharedArrayBuffer(4))
 
+  // Each worker's share of the heap floor of states on file.
+  const heapFloorBytes = Math.floor(SHARED_HEAP_FLOOR_BYTES / groups.length)
+
   const runGroup = (ranges: PartitionRange[], index: number) =>
     new Promise<void>((resolve, reject) => {
       const input: FoldWorkerInput = {
@@ -165,12 +168,12 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
           cache: options.stateFiles.cache ?? DEFAULT_CACHE,
           inMemory,
           fileCache: shareOf(options.stateFiles.cache ?? DEFAULT_CACHE, groups.length),
-          heapFloorBytes: Math.floor(SHARED_HEAP_FLOOR_BYTES / groups.length),
+          heapFloorBytes,
         },
         sharedFile: options.sharedFile && {
           ...options.sharedFile,
           cache: shareOf(options.sharedFile.cache, groups.length),
-          heapFloorBytes: Math.floor(SHARED_HEAP_FLOOR_BYTES / groups.length),
+          heapFloorBytes,
         },
       }
       // A larger young generation: folding allocates short-lived objects per event, and fewer

@@ -91,7 +91,8 @@ export interface ReplaySummary {
 
 export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> {
   const { reader, store, reducer, topics } = request
-  const opened = await store.open({ reducer: reducer.identity, topics }, { fresh: request.fromBeginning })
+  const identity = { reducer: reducer.identity, topics }
+  const opened = await store.open(identity, { fresh: request.fromBeginning })
   const resumed = opened.offsets.size > 0
   const ranges: PartitionRange[] = request.ranges.map((range) =>
     resumeRange(
@@ -104,13 +105,15 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
   const startOffsets = new Map(ranges.map((r) => [partitionKey(r.topic, r.partition), r.start]))
   const total = ranges.reduce((sum, r) => sum + Math.max(0, (r.end ?? r.start) - r.start), 0)
 
+  // A state file of the replay's own: every thread folds into it (parallel-fold.ts, sharedFile).
+  const stateFile = store instanceof SqliteStateStore ? store : undefined
   const workers =
     request.parallel && !resumed && request.aggregate === undefined && topics.length === 1
       ? request.parallel.workers !== undefined ||
         // A state file of the replay's own: one thread unless asked (threads sharing it are
         // faster, 3.9-4.1 s instead of 5.6-7.2 s for 1M events here, but each has its heap: peak
         // RSS ~280 MB instead of ~210 MB).
-        (!(store instanceof SqliteStateStore) && total >= (request.parallel.minRecords ?? 200_000))
+        (stateFile === undefined && total >= (request.parallel.minRecords ?? 200_000))
         ? parallelism(ranges, request.parallel.workers)
         : 1
       : 1
@@ -132,11 +135,7 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
         checkpointEvents,
         collect: request.parallel.collect ?? true,
         stateFiles: request.parallel.stateFiles,
-        // A state file of the replay's own: every thread folds into it.
-        sharedFile:
-          store instanceof SqliteStateStore
-            ? { path: store.location, identity: { reducer: reducer.identity, topics }, cache: store.cacheBound }
-            : undefined,
+        sharedFile: stateFile && { path: stateFile.location, identity, cache: stateFile.cacheBound },
         onProgress: request.onProgress,
       })
     : fold({

@@ -149,7 +149,6 @@ export async function openSnapshotTable(request: Omit<SnapshotRequest, 'key' | '
   }
 }
 
-/** The snapshots as one result: the whole table (latest per key), one key, or one key's history. */
 /** Offsets of the first window read back from a partition's end for one key; each next is 4× wider. */
 const FIRST_WINDOW = 4096
 
@@ -173,6 +172,7 @@ async function lastInRange(
   return undefined
 }
 
+/** The snapshots as one result: the whole table (latest per key), one key, or one key's history. */
 export async function readSnapshots(request: SnapshotRequest): Promise<SnapshotResult> {
   if (request.key === undefined) {
     const table = await openSnapshotTable(request)

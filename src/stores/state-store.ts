@@ -45,7 +45,7 @@ export interface StateStore {
   /**
    * A hint before a batch is folded: these aggregates are about to be read. A store that keeps
    * its states elsewhere loads the ones it does not hold in one go; `get` works without it.
-   * Present only while the store uses it: the fold then decodes a whole batch before folding it,
+   * Present only while the store uses it: the fold then decodes 1,024 events before folding them,
    * otherwise it folds each event as it is decoded.
    */
   prefetch?(aggregateIds: Iterable<string>): void
