@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, codecFlags, onErrorFlag, writeFlags } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, workersFlag, writeFlags } from '../src/cli/flags.js'
 import { confirm, ensureConfirmable } from '../src/prompts/confirm.js'
 import { type RebuildResult, rebuildProjection } from '../src/rebuild/rebuild-service.js'
 import { describePlan, describeRebuild } from '../src/render/rebuild.js'
@@ -31,6 +31,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
     }),
     state: Flags.string({ summary: 'Fold into this state file (continued; default temporary files).' }),
     cache: cacheFlag(),
+    workers: workersFlag(),
     'on-error': onErrorFlag(),
   }
 
@@ -64,6 +65,7 @@ export default class RebuildProjection extends EsCommand<RebuildResult> {
       rollback: flags.rollback,
       state: flags.state,
       cache: flags.cache,
+      workers: flags.workers,
       onPlan: (plan) => {
         if (this.jsonEnabled()) return
         if (flags['dry-run']) this.out.data(describePlan(plan))

@@ -118,6 +118,14 @@ export const cacheFlag = Flags.custom<CacheBound>({
   parse: async (input: string) => parseCacheBound(input),
 })
 
+/** Threads folding partition groups in parallel: `es replay`, `es rebuild-projection`. */
+export const workersFlag = () =>
+  Flags.integer({
+    summary: 'Threads folding partition groups in parallel (default: one per core for large fresh replays; 1: none).',
+    min: 1,
+    max: 16,
+  })
+
 const CODEC_NAMES = [
   'auto',
   'string',

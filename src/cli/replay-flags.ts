@@ -1,7 +1,7 @@
 /** The flags of `es replay`, and the one rule between them and --json. */
 import { Flags } from '@oclif/core'
 import { UsageError } from '../errors.js'
-import { cacheFlag, codecFlags, onErrorFlag, partitionerFlag, topicFlag, untilFlag } from './flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, partitionerFlag, topicFlag, untilFlag, workersFlag } from './flags.js'
 
 export const replayFlags = {
   ...codecFlags,
@@ -25,11 +25,7 @@ export const replayFlags = {
   }),
   'on-error': onErrorFlag(),
   topic: topicFlag,
-  workers: Flags.integer({
-    summary: 'Threads folding partition groups in parallel (default: one per core for large fresh replays; 1: none).',
-    min: 1,
-    max: 16,
-  }),
+  workers: workersFlag(),
   partitioner: partitionerFlag,
 }
 

@@ -7,6 +7,7 @@
  */
 import { HeapBudget } from '../heap.js'
 import type { PartitionRange } from '../kafka/log-reader.js'
+import type { EncodedStateRows, RowEncodingSpec } from '../replay/encoded-rows.js'
 import type { FoldProgress } from '../replay/fold.js'
 import { readModelRows } from '../replay/reducer.js'
 import type { ReplaySummary } from '../replay/run.js'
@@ -27,12 +28,19 @@ export interface ProjectionStatesRequest {
   onProgress?: (progress: FoldProgress) => void
   onWarning?: (message: string) => void
   workers?: number
+  /**
+   * The rows of the folding threads whose states stayed in memory come encoded for the target
+   * (`encoded`), made by the threads themselves; the others come from `rows()`. Temporary states only.
+   */
+  encodeRows?: RowEncodingSpec
 }
 
 export interface ProjectionStates {
   replay: ReplaySummary
   /** The read-model rows of the states (the reducer's `toReadModel`), in id order, streamed. */
   rows(): Iterable<[string, unknown]>
+  /** The rows the threads encoded (with `encodeRows`), in no particular order; not in `rows()`. */
+  encoded: EncodedStateRows
   close(): Promise<void>
 }
 
@@ -46,6 +54,7 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
       return {
         replay,
         rows: () => withinHeapBudget(readModelRows(store.entries(), source.reducer)),
+        encoded: { chunks: [], unmapped: [] },
         close: () => store.close(),
       }
     } catch (error) {
@@ -54,6 +63,14 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
     }
   }
   const temporary = await TemporaryStates.create()
+  const encoded: EncodedStateRows = { chunks: [], unmapped: [] }
+  const encode = request.encodeRows && {
+    spec: request.encodeRows,
+    take: (_worker: number, rows: EncodedStateRows) => {
+      encoded.chunks.push(...rows.chunks)
+      encoded.unmapped = [...new Set([...encoded.unmapped, ...rows.unmapped])].sort()
+    },
+  }
   try {
     const store = temporary.store('main', request.cache)
     let replay: ReplaySummary
@@ -66,6 +83,7 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
           file: (worker) => temporary.file(`worker-${worker}`),
           hold: (worker, states) => temporary.hold(`worker-${worker}`, states),
           cache: request.cache,
+          encode,
         },
       })
     } finally {
@@ -77,6 +95,7 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
     return {
       replay,
       rows: () => withinHeapBudget(readModelRows(temporary.entries(), source.reducer)),
+      encoded,
       close: () => temporary.close(),
     }
   } catch (error) {

@@ -8,10 +8,10 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type pg from 'pg'
-import { prepareValue } from 'pg/lib/utils.js'
 import type { OffsetsTableSpec } from '../config/types.js'
 import { ConfigError, InvalidDataError, NotFoundError, nearMatches, UnreachableError } from '../errors.js'
 import { redact } from '../redact.js'
+import { type EncodedRows, encodeCopyRows } from './postgres-copy.js'
 import {
   keptNotFound,
   keptTableName,
@@ -150,6 +150,21 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
       return found.rows.map((r) => r.table_name)
     }
     /** Renames `sourceName` into the live table's place in one transaction; the live one is dropped or kept. */
+    /** One COPY into the shadow; round robin: with at most parallelWrites in flight, each goes to a free connection. */
+    const writeEncoded = async (rows: EncodedRows): Promise<void> => {
+      if (rows.count === 0) return
+      try {
+        const { from: copyFrom } = (await import('pg-copy-streams')).default
+        const writer = writers[writes++ % writers.length]
+        const copy = writer.query(copyFrom(`COPY ${shadow} (${rows.columns.map(quote).join(', ')}) FROM STDIN`))
+        await pipeline(Readable.from([rows.text]), copy)
+      } catch (error) {
+        throw new InvalidDataError(`cannot write rows into ${label}: ${(error as Error).message}`, {
+          code: 'READ_MODEL_WRITE_FAILED',
+          where: { url: where, table: spec.table, firstAggregate: rows.firstKey },
+        })
+      }
+    }
     const swapIn = async (sourceName: string, keepOld: boolean): Promise<{ kept?: string }> => {
       const kept = keepOld
         ? await keptTableName(table, async (name) => {
@@ -256,21 +271,9 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
       },
       parallelWrites: SHADOW_WRITERS,
       async writeShadow(rows) {
-        if (rows.length === 0) return
-        const columns = columnsOf(rows)
-        try {
-          const { from: copyFrom } = (await import('pg-copy-streams')).default
-          // Round robin: with at most parallelWrites in flight, each goes to a connection that is free.
-          const writer = writers[writes++ % writers.length]
-          const copy = writer.query(copyFrom(`COPY ${shadow} (${columns.map(quote).join(', ')}) FROM STDIN`))
-          await pipeline(Readable.from([copyLines(rows, columns)]), copy)
-        } catch (error) {
-          throw new InvalidDataError(`cannot write rows into ${label}: ${(error as Error).message}`, {
-            code: 'READ_MODEL_WRITE_FAILED',
-            where: { url: where, table: spec.table, firstAggregate: rows[0]?.[key] },
-          })
-        }
+        if (rows.length > 0) await writeEncoded(encodeCopyRows(rows, key))
       },
+      encodedWrites: { encoding: 'postgres-copy', write: writeEncoded },
       async swapShadow({ keepOld }) {
         return swapIn(shadowName, keepOld)
       },
@@ -297,57 +300,5 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
   }
 }
 
-/** Every column some row has, in the order first seen. */
-function columnsOf(rows: readonly Row[]): string[] {
-  const columns = new Set<string>()
-  for (const row of rows) for (const column in row) columns.add(column)
-  return [...columns]
-}
-
-/**
- * COPY … FROM STDIN text of `rows`: each value as the text node-postgres would bind as a
- * parameter, so a column reads exactly what an INSERT would give it, at a fraction of the cost.
- */
-export function copyLines(rows: readonly Row[], columns: readonly string[]): string {
-  let text = ''
-  for (const row of rows) {
-    for (let i = 0; i < columns.length; i++) {
-      if (i > 0) text += '\t'
-      text += copyText(row[columns[i]])
-    }
-    text += '\n'
-  }
-  return text
-}
-
 /** Connections writing a rebuild's shadow table at once. */
 const SHADOW_WRITERS = 2
-
-/** A value in COPY's text format: node-postgres's parameter text, escaped; null as `\\N`. */
-function copyText(value: unknown): string {
-  // The common cases first, as prepareValue gives them (its `toString()`).
-  if (typeof value === 'string') return escapeCopy(value)
-  if (typeof value === 'number' || typeof value === 'boolean') return value.toString()
-  const prepared = prepareValue(postgresValue(value))
-  if (prepared === null || prepared === undefined) return '\\N'
-  // Bytes go as bytea's hex text (a parameter would send them in binary).
-  const text = Buffer.isBuffer(prepared) ? `\\x${prepared.toString('hex')}` : String(prepared)
-  return escapeCopy(text)
-}
-
-function escapeCopy(text: string): string {
-  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (char) => COPY_ESCAPES[char]) : text
-}
-
-const COPY_SPECIAL = /[\\\n\r\t]/
-const COPY_SPECIALS = /[\\\n\r\t]/g
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' }
-
-/** Values node-postgres binds as the column expects: objects and arrays as JSON text, not PG arrays. */
-function postgresValue(value: unknown): unknown {
-  if (value === undefined) return null
-  if (value !== null && typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) {
-    return JSON.stringify(value)
-  }
-  return value
-}

@@ -6,6 +6,7 @@
 import type { OffsetsTableSpec } from '../config/types.js'
 import { ConfigError, InvalidDataError, NotFoundError } from '../errors.js'
 import { compareIds } from '../stores/state-store.js'
+import type { EncodedRows, RowEncoding } from './postgres-copy.js'
 import type { Row } from './row.js'
 
 /** Every row of a read model, streamed in aggregate-id order, and the columns rows may have. */
@@ -94,6 +95,11 @@ export interface RebuildableReadModel extends ReadModel {
   writeShadow(rows: Row[]): Promise<void>
   /** How many writeShadow calls it takes at once (default 1: each awaited before the next). */
   readonly parallelWrites?: number
+  /**
+   * Rows it also takes already encoded (by the folding threads, src/replay/encoded-rows.ts), in
+   * this encoding; a write counts against parallelWrites like writeShadow.
+   */
+  readonly encodedWrites?: { encoding: RowEncoding; write(rows: EncodedRows): Promise<void> }
   /** Puts the shadow in place of the live table in one transaction; the old one is dropped or kept. */
   swapShadow(options: { keepOld: boolean }): Promise<{ kept?: string }>
   dropShadow(): Promise<void>

@@ -24,11 +24,11 @@ import { replayProjectionStates } from '../projections/states.js'
 import { openPostgresRebuildTarget } from '../read-models/postgres-read-model.js'
 import type { RebuildableReadModel } from '../read-models/read-model.js'
 import { openSqliteRebuildTarget } from '../read-models/sqlite-read-model.js'
+import { toTableRows } from '../read-models/table-rows.js'
 import type { FoldProgress } from '../replay/fold.js'
 import type { ReplaySummary } from '../replay/run.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
 import type { CacheBound } from '../stores/state-cache.js'
-import { toTableRows } from './table-rows.js'
 
 export interface RebuildRequest {
   config: ResolvedConfig
@@ -51,6 +51,8 @@ export interface RebuildRequest {
   /** The replay's state file (`--state`), continued; default temporary files. */
   state?: string
   cache?: CacheBound
+  /** Folding threads (`--workers`; default one per core for large replays, 1: none). */
+  workers?: number
 }
 
 export interface RebuildPlan {
@@ -121,47 +123,55 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
       if (plan.handoff && plan.handoff.members > 0) throw groupHasMembers(plan.handoff)
       if (request.confirm && !(await request.confirm(plan))) return { plan, rebuilt: false }
 
+      const mapping = 'columns' in projection.readModel ? projection.readModel.columns : undefined
+      const table = { columns: target.columns, key: target.key, mapping }
+      const batchRows = request.batchRows ?? 5000
+      const encodedWrites = target.encodedWrites
       const states = await replayProjectionStates({
         runtime,
         source,
         ranges,
         state: request.state,
         cache: request.cache,
+        workers: request.workers,
+        // The threads whose states stay in memory encode their rows for the target themselves.
+        encodeRows: encodedWrites && { encoding: encodedWrites.encoding, table, batchRows },
         onError: request.onError,
         onProgress: request.onProgress,
         onWarning: request.onWarning,
       })
       const { replay } = states
       let written = 0
-      const unmapped = new Set<string>()
+      const unmapped = new Set<string>(states.encoded.unmapped)
       try {
         await target.createShadow()
         const writing: Array<Promise<void>> = []
         try {
-          const mapping = 'columns' in projection.readModel ? projection.readModel.columns : undefined
-          const table = { columns: target.columns, key: target.key, mapping }
-          const batch = request.batchRows ?? 5000
-          let chunk: Array<[string, unknown]> = []
           // Writes in flight (the target's parallelWrites) while the next batch is made: the
           // server takes in COPY rows while ours are built. The oldest is awaited before another
           // starts, and all before the swap, so a failed write still ends here and drops the shadow.
           const inFlight = Math.max(1, target.parallelWrites ?? 1)
+          const start = async (count: number, write: () => Promise<void>) => {
+            if (count === 0) return
+            if (writing.length >= inFlight) await writing.shift()
+            const inProgress = write().then(() => {
+              written += count
+            })
+            // Awaited at a later write or below; until then its failure is not unhandled.
+            inProgress.catch(() => {})
+            writing.push(inProgress)
+          }
+          for (const chunk of states.encoded.chunks) await start(chunk.count, () => encodedWrites!.write(chunk))
+          let chunk: Array<[string, unknown]> = []
           const flush = async () => {
             const { rows, unmapped: fields } = toTableRows(chunk, table)
             for (const field of fields) unmapped.add(field)
             chunk = []
-            if (rows.length === 0) return
-            if (writing.length >= inFlight) await writing.shift()
-            const write = target.writeShadow(rows).then(() => {
-              written += rows.length
-            })
-            // Awaited at a later flush or below; until then its failure is not unhandled.
-            write.catch(() => {})
-            writing.push(write)
+            await start(rows.length, () => target.writeShadow(rows))
           }
           for (const entry of states.rows()) {
             chunk.push(entry)
-            if (chunk.length >= batch) await flush()
+            if (chunk.length >= batchRows) await flush()
           }
           await flush()
           // All settled before the shadow is dropped or swapped: none may still be writing.

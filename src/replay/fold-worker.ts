@@ -9,6 +9,7 @@ import { openRuntime } from '../service/runtime.js'
 import { SpillingStateStore } from '../stores/spilling-state-store.js'
 import { SqliteStateStore } from '../stores/sqlite-state-store.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
+import { encodeStateRows } from './encoded-rows.js'
 import { fold } from './fold.js'
 import type { FoldWorkerInput, FoldWorkerMessage } from './parallel-fold.js'
 import { loadReducer } from './reducer.js'
@@ -120,7 +121,11 @@ async function main(input: FoldWorkerInput): Promise<void> {
       skipped: result.skipped,
       aggregates,
       offsets: [...result.offsets],
-      ...(states === undefined ? {} : { statesJson: JSON.stringify(states) }),
+      ...(states === undefined
+        ? {}
+        : input.encodeRows
+          ? { encodedRows: encodeStateRows(states, reducer, input.encodeRows) }
+          : { statesJson: JSON.stringify(states) }),
     })
   } finally {
     await runtime.close()

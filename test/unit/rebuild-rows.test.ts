@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { keptTableName } from '../../src/read-models/read-model.js'
 import { renameCreateTable } from '../../src/read-models/sqlite-read-model.js'
-import { toTableRows } from '../../src/rebuild/table-rows.js'
+import { toTableRows } from '../../src/read-models/table-rows.js'
 
 describe('rebuild: states as table rows', () => {
   const table = { columns: ['id', 'owner', 'balance', 'updated_at', 'created_at'], key: 'id' }

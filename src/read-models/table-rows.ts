@@ -4,7 +4,7 @@
  * key column gets the aggregate id when no field fills it. The same matching as `es diff`, so a
  * rebuilt table diffs clean. Pure.
  */
-import { normalizeName, type Row } from '../read-models/row.js'
+import { normalizeName, type Row } from './row.js'
 
 export interface TableMapping {
   columns: readonly string[]
