@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core'
 import { EsCommand } from '../src/cli/base-command.js'
-import { cacheFlag, codecFlags, onErrorFlag } from '../src/cli/flags.js'
+import { cacheFlag, codecFlags, onErrorFlag, workersFlag } from '../src/cli/flags.js'
 import { type DiffReport, diffProjection } from '../src/diff/diff-service.js'
 import { describeDiff, renderDrift } from '../src/render/drift.js'
 
@@ -23,6 +23,7 @@ Exit 0 when they agree, 1 on drift.`
       summary: 'A replay state file (es replay --state): continue it to the current end, then compare.',
     }),
     cache: cacheFlag(),
+    workers: workersFlag(),
     ignore: Flags.string({
       summary: 'A field (or column) not to compare; repeatable.',
       multiple: true,
@@ -49,6 +50,7 @@ Exit 0 when they agree, 1 on drift.`
       projection: args.projection,
       state: flags.state,
       cache: flags.cache,
+      workers: flags.workers,
       ignore: flags.ignore,
       tolerance: flags.tolerance,
       limit: flags.limit,

@@ -101,7 +101,7 @@ describe('projection rows encoded in the folding threads (real broker)', () => {
     assert.deepEqual(inThreads.unmapped, onMain.unmapped)
   })
 
-  it('es rebuild-projection --workers 2 into PostgreSQL: the same table as one thread, and es diff agrees', async () => {
+  it('es rebuild-projection --workers 2 into PostgreSQL: the same table as one thread, and es diff agrees (with 2 threads and 1)', async () => {
     const url = process.env.ES_TEST_PG_URL
     assert.ok(url, 'ES_TEST_PG_URL is set by test/run.ts')
     const schema = `rows_${topic.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`
@@ -148,8 +148,13 @@ describe('projection rows encoded in the folding threads (real broker)', () => {
       }
       assert.ok((tables[0] as unknown[]).length > 400)
       assert.deepEqual(tables[0], tables[1])
-      const diff = await runEs(['diff', 'accounts', '--config', config], { timeoutMs: 90_000 })
-      assert.equal(diff.code, 0, diff.stderr)
+      for (const workers of ['2', '1']) {
+        const diff = await runEs(['diff', 'accounts', '--workers', workers, '--json', '--config', config], {
+          timeoutMs: 90_000,
+        })
+        assert.equal(diff.code, 0, diff.stderr)
+        assert.equal(JSON.parse(diff.stdout).replay.workers, Number(workers))
+      }
     } finally {
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
       await client.end()
