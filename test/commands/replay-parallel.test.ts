@@ -3,17 +3,14 @@
  * single-threaded replay, in memory and in a state file that a later run resumes from.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { groupRanges, parallelism } from '../../src/replay/parallel-fold.js'
 import { runEs } from '../support/cli.js'
 import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
-import { loadgen } from '../support/loadgen.js'
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
+import { loadgen, writeLoadgenConfig } from '../support/loadgen.js'
 
 describe('partition grouping', () => {
   it('balances ranges by record count and never uses more workers than busy partitions', () => {
@@ -54,19 +51,7 @@ describe('es replay --workers (real broker)', () => {
       '4',
     ])
     config = join(dir, 'es.config.yaml')
-    await writeFile(
-      config,
-      [
-        `brokers: ${testBrokers()}`,
-        'services:',
-        '  bank:',
-        `    streams: { events: ${topic} }`,
-        '    envelope: { type: $.type, id: $.id, causationId: $.causationId, aggregateId: key, version: $.version, timestamp: $.timestamp, payload: $.data }',
-        '    projections:',
-        `      accounts: { reducer: ${join(root, 'examples/bank/reducer.js')} }`,
-        '',
-      ].join('\n'),
-    )
+    await writeLoadgenConfig(config, testBrokers(), topic)
   })
 
   after(async () => {

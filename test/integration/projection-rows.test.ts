@@ -5,11 +5,10 @@
  * exactly those of the main-thread path (states → read-model rows → table rows → COPY text).
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { loadConfig } from '../../src/config/load.js'
 import { fixRanges, projectionWithReadModel } from '../../src/projections/projection.js'
@@ -19,9 +18,8 @@ import { toTableRows } from '../../src/read-models/table-rows.js'
 import { openRuntime } from '../../src/service/runtime.js'
 import { runEs } from '../support/cli.js'
 import { createTopic, testBrokers, uniqueTopic } from '../support/kafka.js'
-import { loadgen } from '../support/loadgen.js'
+import { loadgen, writeLoadgenConfig } from '../support/loadgen.js'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 const table = { columns: ['id', 'owner', 'balance', 'status', 'version', 'updated_at'], key: 'id' }
 
 describe('projection rows encoded in the folding threads (real broker)', () => {
@@ -34,18 +32,11 @@ describe('projection rows encoded in the folding threads (real broker)', () => {
     await createTopic(topic, 4)
     await loadgen(['--brokers', testBrokers(), '--events', '6000', '--accounts', '500', '--topic', topic])
     configFile = join(dir, 'es.config.yaml')
-    await writeFile(
+    await writeLoadgenConfig(
       configFile,
-      [
-        `brokers: ${testBrokers()}`,
-        'services:',
-        '  bank:',
-        `    streams: { events: ${topic} }`,
-        '    envelope: { type: $.type, id: $.id, causationId: $.causationId, aggregateId: key, version: $.version, timestamp: $.timestamp, payload: $.data }',
-        '    projections:',
-        `      accounts: { reducer: ${join(root, 'examples/bank/reducer.js')}, readModel: { type: postgres, url: "postgres://es@127.0.0.1:1/x", table: accounts } }`,
-        '',
-      ].join('\n'),
+      testBrokers(),
+      topic,
+      '{ type: postgres, url: "postgres://es@127.0.0.1:1/x", table: accounts }',
     )
   })
 
@@ -113,18 +104,11 @@ describe('projection rows encoded in the folding threads (real broker)', () => {
         `CREATE TABLE "${schema}".accounts (id TEXT PRIMARY KEY, owner TEXT, balance NUMERIC NOT NULL, status TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT)`,
       )
       const config = join(dir, 'pg.config.yaml')
-      await writeFile(
+      await writeLoadgenConfig(
         config,
-        [
-          `brokers: ${testBrokers()}`,
-          'services:',
-          '  bank:',
-          `    streams: { events: ${topic} }`,
-          '    envelope: { type: $.type, id: $.id, causationId: $.causationId, aggregateId: key, version: $.version, timestamp: $.timestamp, payload: $.data }',
-          '    projections:',
-          `      accounts: { reducer: ${join(root, 'examples/bank/reducer.js')}, readModel: { type: postgres, url: "${url}", table: ${schema}.accounts } }`,
-          '',
-        ].join('\n'),
+        testBrokers(),
+        topic,
+        `{ type: postgres, url: "${url}", table: ${schema}.accounts }`,
       )
       const table = async () =>
         (

@@ -3,6 +3,7 @@
  * account event streams, written to the real broker by kafkajs in bulk.
  */
 import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { kcatProduce } from './kcat.js'
@@ -45,4 +46,25 @@ export async function produceOpenedAccounts(brokers: string, topic: string, coun
     }
     await kcatProduce(brokers, topic, records)
   }
+}
+
+/**
+ * Writes an es config at `file` for the load generator's events on `topic` (service `bank`, the
+ * sample reducer as projection `accounts`, with `readModel` as YAML flow text when given).
+ */
+export async function writeLoadgenConfig(file: string, brokers: string, topic: string, readModel?: string) {
+  const reducer = join(root, 'examples/bank/reducer.js')
+  await writeFile(
+    file,
+    [
+      `brokers: ${brokers}`,
+      'services:',
+      '  bank:',
+      `    streams: { events: ${topic} }`,
+      '    envelope: { type: $.type, id: $.id, causationId: $.causationId, aggregateId: key, version: $.version, timestamp: $.timestamp, payload: $.data }',
+      '    projections:',
+      `      accounts: { reducer: ${reducer}${readModel === undefined ? '' : `, readModel: ${readModel}`} }`,
+      '',
+    ].join('\n'),
+  )
 }
