@@ -66,7 +66,7 @@ export async function replayProjectionStates(request: ProjectionStatesRequest): 
   const encoded: EncodedStateRows = { chunks: [], unmapped: [] }
   const encode = request.encodeRows && {
     spec: request.encodeRows,
-    take: (_worker: number, rows: EncodedStateRows) => {
+    take: (rows: EncodedStateRows) => {
       encoded.chunks.push(...rows.chunks)
       encoded.unmapped = [...new Set([...encoded.unmapped, ...rows.unmapped])].sort()
     },

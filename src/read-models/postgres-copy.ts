@@ -36,7 +36,7 @@ function columnsOf(rows: readonly Row[]): string[] {
  * COPY … FROM STDIN text of `rows`: each value as the text node-postgres would bind as a
  * parameter, so a column reads exactly what an INSERT would give it, at a fraction of the cost.
  */
-export function copyLines(rows: readonly Row[], columns: readonly string[]): string {
+function copyLines(rows: readonly Row[], columns: readonly string[]): string {
   let text = ''
   for (const row of rows) {
     for (let i = 0; i < columns.length; i++) {

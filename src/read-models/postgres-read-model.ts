@@ -149,7 +149,6 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
       )
       return found.rows.map((r) => r.table_name)
     }
-    /** Renames `sourceName` into the live table's place in one transaction; the live one is dropped or kept. */
     /** One COPY into the shadow; round robin: with at most parallelWrites in flight, each goes to a free connection. */
     const writeEncoded = async (rows: EncodedRows): Promise<void> => {
       if (rows.count === 0) return
@@ -165,6 +164,7 @@ async function openPostgres(spec: PostgresReadModelSpec): Promise<RebuildableRea
         })
       }
     }
+    /** Renames `sourceName` into the live table's place in one transaction; the live one is dropped or kept. */
     const swapIn = async (sourceName: string, keepOld: boolean): Promise<{ kept?: string }> => {
       const kept = keepOld
         ? await keptTableName(table, async (name) => {

@@ -19,6 +19,31 @@ export interface TableRows {
   unmapped: string[]
 }
 
+/**
+ * `entries` as batches of at most `batchRows` table rows, in order; the fields without a column
+ * are added to `unmapped`. The batching of a rebuild's rows, on the main thread and in the fold
+ * threads alike.
+ */
+export function* tableRowBatches(
+  entries: Iterable<[string, unknown]>,
+  table: TableMapping,
+  batchRows: number,
+  unmapped: Set<string>,
+): Generator<Row[]> {
+  let batch: Array<[string, unknown]> = []
+  const rowsOf = () => {
+    const { rows, unmapped: fields } = toTableRows(batch, table)
+    for (const field of fields) unmapped.add(field)
+    batch = []
+    return rows
+  }
+  for (const entry of entries) {
+    batch.push(entry)
+    if (batch.length >= batchRows) yield rowsOf()
+  }
+  if (batch.length > 0) yield rowsOf()
+}
+
 export function toTableRows(states: Iterable<[string, unknown]>, table: TableMapping): TableRows {
   const column = columnOf(table)
   const unmapped = new Set<string>()

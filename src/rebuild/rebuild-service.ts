@@ -24,7 +24,7 @@ import { replayProjectionStates } from '../projections/states.js'
 import { openPostgresRebuildTarget } from '../read-models/postgres-read-model.js'
 import type { RebuildableReadModel } from '../read-models/read-model.js'
 import { openSqliteRebuildTarget } from '../read-models/sqlite-read-model.js'
-import { toTableRows } from '../read-models/table-rows.js'
+import { tableRowBatches } from '../read-models/table-rows.js'
 import type { FoldProgress } from '../replay/fold.js'
 import type { ReplaySummary } from '../replay/run.js'
 import { openRuntime, type RuntimeOptions } from '../service/runtime.js'
@@ -162,18 +162,9 @@ export async function rebuildProjection(request: RebuildRequest): Promise<Rebuil
             writing.push(inProgress)
           }
           for (const chunk of states.encoded.chunks) await start(chunk.count, () => encodedWrites!.write(chunk))
-          let chunk: Array<[string, unknown]> = []
-          const flush = async () => {
-            const { rows, unmapped: fields } = toTableRows(chunk, table)
-            for (const field of fields) unmapped.add(field)
-            chunk = []
+          for (const rows of tableRowBatches(states.rows(), table, batchRows, unmapped)) {
             await start(rows.length, () => target.writeShadow(rows))
           }
-          for (const entry of states.rows()) {
-            chunk.push(entry)
-            if (chunk.length >= batchRows) await flush()
-          }
-          await flush()
           // All settled before the shadow is dropped or swapped: none may still be writing.
           const settled = await Promise.allSettled(writing)
           const failed = settled.find((outcome) => outcome.status === 'rejected')

@@ -69,7 +69,7 @@ export interface StateFiles {
    * A worker whose states stayed in memory encodes them as these rows itself and hands them to
    * `take` (nothing is held for it); a worker whose states went to its file is read back as usual.
    */
-  encode?: { spec: RowEncodingSpec; take: (worker: number, rows: EncodedStateRows) => void }
+  encode?: { spec: RowEncodingSpec; take: (rows: EncodedStateRows) => void }
 }
 
 /** A worker's share of the replay's cache bound: the bound is for the whole replay. */
@@ -228,7 +228,7 @@ export async function parallelFold(options: ParallelFoldOptions): Promise<FoldRe
             if (options.stateFiles || options.sharedFile)
               for (const [key, offset] of message.offsets) offsets.set(key, offset)
             if (message.statesJson !== undefined) options.stateFiles?.hold(index, JSON.parse(message.statesJson))
-            if (message.encodedRows !== undefined) options.stateFiles?.encode?.take(index, message.encodedRows)
+            if (message.encodedRows !== undefined) options.stateFiles?.encode?.take(message.encodedRows)
             events += message.events
             aggregates += message.aggregates
             skippedCount += message.skippedCount
