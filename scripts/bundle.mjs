@@ -2,15 +2,19 @@
 // bin/run.js imports) and each compiled command (dist/commands/**/*.js, in place) become a few
 // files sharing chunks (dist/chunks/), so one copy of @oclif/core and every other module is loaded
 // from a handful of files instead of ~400 (resolving and reading them was most of the start-up).
-// Left in node_modules: better-sqlite3 (a native addon), typescript (10 MB, loaded only to compile a
-// reducer written in TypeScript) and kafkajs (src/kafka/produce-encoding.ts replaces two of its
-// private modules in Node's module cache, which a bundled copy would not see). dist/src stays as tsc wrote it (the tests and the
+// kafkajs, oclif and yaml, all CommonJS, are bundled apart, each into one CommonJS file
+// (dist/vendor/), which src/bundled-modules.ts compiles with the V8 code cache written below (ES
+// modules cannot take one in Node.js 20): the commands' imports of @oclif/core and yaml read that
+// one copy, and es's kafkajs internals (src/kafka/kafkajs-internals.ts) load theirs from dist/src too.
+// Left in node_modules: better-sqlite3 (a native addon) and typescript (10 MB, loaded only to
+// compile a reducer written in TypeScript). dist/src stays as tsc wrote it (the tests and the
 // command_not_found hook import it directly), but for the fold worker, bundled in place.
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { writeCodeCache } from '../dist/src/bundled-modules.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
@@ -23,6 +27,108 @@ function files(dir) {
 }
 
 rmSync(join(dist, 'chunks'), { recursive: true, force: true })
+rmSync(join(dist, 'vendor'), { recursive: true, force: true })
+const require = createRequire(import.meta.url)
+const oclifCore = require.resolve('@oclif/core')
+const bundledModules = join(dist, 'src/bundled-modules.js')
+
+// kafkajs: its public module (loaded when first asked for: a tail needs only the internals) and
+// the private modules es drives; its Produce request (v3, which v4–v7 wrap) and its grouping of
+// messages are replaced by calls to the hooks src/kafka/produce-encoding.ts fills in.
+const kafkajsEntry = `module.exports = {
+  version: require('kafkajs/package.json').version,
+  get kafkajs() { return require('kafkajs') },
+  Cluster: require('kafkajs/src/cluster/index.js'),
+  loggers: require('kafkajs/src/loggers/index.js'),
+  socketFactory: require('kafkajs/src/network/socketFactory.js'),
+  protocolErrors: require('kafkajs/src/protocol/error.js'),
+  requests: require('kafkajs/src/protocol/requests/index.js'),
+  Encoder: require('kafkajs/src/protocol/encoder.js'),
+  compression: require('kafkajs/src/protocol/message/compression/index.js'),
+  producerHooks: require('es:producer-hooks'),
+}`
+const producerHooks = {
+  name: 'kafkajs-producer-hooks',
+  setup(build) {
+    build.onResolve({ filter: /^es:producer-hooks$/ }, () => ({ path: 'producer-hooks', namespace: 'es' }))
+    build.onLoad({ filter: /.*/, namespace: 'es' }, () => ({ contents: 'module.exports = {}', loader: 'js' }))
+    const replaced = (filter, hook) =>
+      build.onLoad({ filter }, () => ({
+        contents: `const hooks = require('es:producer-hooks')\nmodule.exports = (...args) => hooks.${hook}(...args)\n`,
+        loader: 'js',
+      }))
+    replaced(/[\\/]kafkajs[\\/]src[\\/]protocol[\\/]requests[\\/]produce[\\/]v3[\\/]request\.js$/, 'produceRequest')
+    replaced(/[\\/]kafkajs[\\/]src[\\/]producer[\\/]groupMessagesPerPartition\.js$/, 'groupMessagesPerPartition')
+  },
+}
+// oclif: its public module and its parser's error classes (which it does not export). It imports
+// ES-module commands with import(), which a script compiled with a code cache cannot run in
+// Node.js 20 (no callback for it without --experimental-vm-modules): each `await import(` of its
+// files calls the function src/bundled-modules.ts gives instead, an import() of an ES module.
+const oclifEntry = `module.exports = {
+  core: require(${JSON.stringify(oclifCore)}),
+  parserErrors: require(${JSON.stringify(join(dirname(oclifCore), 'parser/errors.js'))}),
+  dynamicImport: require('es:dynamic-import'),
+}`
+const oclifDynamicImport = {
+  name: 'oclif-dynamic-import',
+  setup(build) {
+    build.onResolve({ filter: /^es:dynamic-import$/ }, () => ({ path: 'dynamic-import', namespace: 'es' }))
+    build.onLoad({ filter: /.*/, namespace: 'es' }, () => ({ contents: 'module.exports = {}', loader: 'js' }))
+    build.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, ({ path }) => {
+      const code = readFileSync(path, 'utf8')
+      if (!/await import\(/.test(code)) return undefined
+      return {
+        contents: code.replace(/await import\(/g, "await require('es:dynamic-import').importModule("),
+        loader: 'js',
+      }
+    })
+  },
+}
+// yaml (the config files): its public module.
+const yamlEntry = "module.exports = { core: require('yaml') }"
+for (const [name, contents, plugins] of [
+  ['kafkajs', kafkajsEntry, [producerHooks]],
+  ['oclif', oclifEntry, [oclifDynamicImport]],
+  ['yaml', yamlEntry, []],
+]) {
+  await build({
+    stdin: { contents, resolveDir: root, sourcefile: `${name}-entry.cjs`, loader: 'js' },
+    outfile: join(dist, 'vendor', `${name}.cjs`),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: ['typescript'],
+    plugins,
+    logLevel: 'warning',
+  })
+  writeCodeCache(name)
+}
+const oclifBundle = readFileSync(join(dist, 'vendor/oclif.cjs'), 'utf8')
+if (!oclifBundle.includes('importModule(') || /await import\(/.test(oclifBundle)) {
+  throw new Error(
+    "dist/vendor/oclif.cjs: oclif's import() calls were not all replaced (has its module loader changed?)",
+  )
+}
+
+// In the ES-module bundles, @oclif/core and yaml are the bundled copies (their `core`), by the
+// names they export.
+const fromVendor = {
+  name: 'from-vendor',
+  setup(build) {
+    build.onResolve({ filter: /^(@oclif\/core|yaml)$/ }, ({ path }) => ({ path, namespace: 'es-vendor' }))
+    build.onLoad({ filter: /.*/, namespace: 'es-vendor' }, ({ path }) => ({
+      contents: `import { loadBundled } from ${JSON.stringify(bundledModules)}
+const { core } = loadBundled(${JSON.stringify(path === 'yaml' ? 'yaml' : 'oclif')})
+export const { ${Object.keys(require(path)).join(', ')} } = core
+export default core
+`,
+      loader: 'js',
+      resolveDir: dist,
+    }))
+  },
+}
 writeFileSync(join(dist, 'oclif.js'), "// Generated by scripts/bundle.mjs.\nexport { execute } from '@oclif/core'\n")
 const commands = files(join(dist, 'commands'))
 // The fold worker (src/replay/parallel-fold.ts starts one per core for replay, diff and rebuild) is
@@ -32,13 +138,12 @@ const foldWorker = join(dist, 'src/replay/fold-worker.js')
 const encodeWorker = join(dist, 'src/send/encode-worker.js')
 
 // src/cli/oclif-parser-errors.ts loads oclif's parser errors from oclif's file at run time; in the
-// bundle, that file is imported statically instead, so its classes are the bundled oclif's.
-const oclifParserErrors = join(dirname(createRequire(import.meta.url).resolve('@oclif/core')), 'parser/errors.js')
+// bundle, they are the bundled oclif's.
 const parserErrorsInBundle = {
   name: 'oclif-parser-errors',
   setup(build) {
     build.onLoad({ filter: /[\\/]dist[\\/]src[\\/]cli[\\/]oclif-parser-errors\.js$/ }, () => ({
-      contents: `import * as classes from ${JSON.stringify(oclifParserErrors)}\nexport function parserErrorClasses() { return classes }\n`,
+      contents: `import { loadBundled } from ${JSON.stringify(bundledModules)}\nexport function parserErrorClasses() { return loadBundled('oclif').parserErrors }\n`,
       loader: 'js',
       resolveDir: dist,
     }))
@@ -60,7 +165,7 @@ await build({
   banner: {
     js: "import { createRequire as esCreateRequire } from 'node:module'; const require = esCreateRequire(import.meta.url);",
   },
-  plugins: [parserErrorsInBundle],
+  plugins: [parserErrorsInBundle, fromVendor],
   logLevel: 'warning',
 })
 process.stderr.write(`dist: oclif and ${commands.length} commands bundled\n`)

@@ -1,6 +1,7 @@
 /**
- * The kafkajs 2.2.4 internals the log reader drives, typed and loaded on first use (kafkajs is
- * CommonJS and costs ~40 ms to load: `es --version` must not pay for it).
+ * kafkajs 2.2.4 and the internals the log reader drives, typed, from the one bundled copy of
+ * kafkajs es loads (dist/vendor/kafkajs.cjs, src/bundled-modules.ts), on first use: `es --version`
+ * must not pay for it, and a command pays for one file instead of ~85.
  *
  * kafkajs has no group-less consumer, so the reader builds kafkajs's `Cluster` itself (metadata,
  * leaders, ListOffsets, connections with TLS/SASL) and sends Fetch requests encoded by kafkajs on
@@ -8,16 +9,24 @@
  * These are private modules: package.json pins kafkajs at exactly 2.2.4 and `loadKafkajsInternals`
  * refuses any other version rather than misbehave.
  */
-import { createRequire } from 'node:module'
-// kafkajs's own modules, imported statically from the one kafkajs in node_modules (commands are
-// bundled without it, scripts/bundle.mjs): its error classes are the ones `instanceof` checks elsewhere.
-import Cluster from 'kafkajs/src/cluster/index.js'
-import loggers from 'kafkajs/src/loggers/index.js'
-import socketFactory from 'kafkajs/src/network/socketFactory.js'
-import protocolErrors from 'kafkajs/src/protocol/error.js'
-import requests from 'kafkajs/src/protocol/requests/index.js'
+import { loadBundled } from '../bundled-modules.js'
 import { InternalError } from '../errors.js'
-import { installProduceEncoding } from './produce-encoding.js'
+import { type KafkajsCodecLookup, type KafkajsEncoder, producerHooks } from './produce-encoding.js'
+
+/** What scripts/bundle.mjs puts in dist/vendor/kafkajs.cjs (the public module loads when first asked for). */
+interface KafkajsBundle {
+  version: string
+  readonly kafkajs: typeof import('kafkajs')
+  Cluster: unknown
+  loggers: unknown
+  socketFactory: unknown
+  protocolErrors: unknown
+  requests: unknown
+  Encoder: KafkajsEncoder
+  compression: { lookupCodec: KafkajsCodecLookup }
+  /** Called by the bundle's Produce request and grouping modules (src/kafka/produce-encoding.ts). */
+  producerHooks: Partial<ReturnType<typeof producerHooks>>
+}
 
 type Loggers = { createLogger(options: { level: number; logCreator: unknown }): unknown }
 type Requests = {
@@ -99,26 +108,31 @@ export interface KafkajsInternals {
 }
 
 let loaded: KafkajsInternals | undefined
+let bundle: KafkajsBundle | undefined
 
-/**
- * kafkajs's public module, with es's producer encoding installed first (produce-encoding.ts): every
- * command imports kafkajs through here, so that its producer modules load with it.
- */
+/** The bundled kafkajs, checked and with es's producer encoding installed (produce-encoding.ts). */
+function kafkajsBundle(): KafkajsBundle {
+  if (bundle) return bundle
+  const found = loadBundled<KafkajsBundle>('kafkajs')
+  if (found.version !== KAFKAJS_VERSION) {
+    throw new InternalError(`es needs kafkajs ${KAFKAJS_VERSION} exactly, found ${found.version}`, {
+      code: 'KAFKAJS_VERSION',
+      suggestion: `reinstall: npm install kafkajs@${KAFKAJS_VERSION}, then npm run build`,
+    })
+  }
+  Object.assign(found.producerHooks, producerHooks(found.Encoder, found.compression.lookupCodec))
+  bundle = found
+  return found
+}
+
+/** kafkajs's public module (every command imports kafkajs through here). */
 export async function importKafkajs(): Promise<typeof import('kafkajs')> {
-  installProduceEncoding()
-  return (await import('kafkajs')).default as unknown as typeof import('kafkajs')
+  return kafkajsBundle().kafkajs
 }
 
 export function loadKafkajsInternals(): KafkajsInternals {
   if (loaded) return loaded
-  const require = createRequire(import.meta.url)
-  const { version } = require('kafkajs/package.json') as { version: string }
-  if (version !== KAFKAJS_VERSION) {
-    throw new InternalError(`es needs kafkajs ${KAFKAJS_VERSION} exactly, found ${version}`, {
-      code: 'KAFKAJS_VERSION',
-      suggestion: `reinstall: npm install kafkajs@${KAFKAJS_VERSION}`,
-    })
-  }
+  const { Cluster, loggers, socketFactory, requests, protocolErrors } = kafkajsBundle()
   loaded = {
     createCluster: (options) => new (Cluster as new (options: Record<string, unknown>) => KafkajsCluster)(options),
     createLogger: (level, logCreator) => (loggers as Loggers).createLogger({ level, logCreator }),

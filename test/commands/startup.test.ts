@@ -1,7 +1,8 @@
 /**
  * Start-up (the instant-commands issue): `es --version` answers without loading oclif, and says
  * exactly what oclif would; the commands and oclif's entry are bundled (scripts/bundle.mjs), importing
- * none of dist/src's modules one by one nor oclif from node_modules, and still run.
+ * none of dist/src's modules one by one nor oclif from node_modules, and still run; kafkajs and
+ * oclif load from one bundled file each (dist/vendor/), none of their files from node_modules.
  */
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -57,6 +58,31 @@ describe('es start-up', () => {
     const help = await runEs(['tail', '--help'])
     assert.equal(help.code, 0, help.stderr)
     assert.match(help.stdout, /--from/)
+  })
+
+  it('a command that talks to Kafka loads kafkajs and oclif from their bundles, no file of theirs from node_modules', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'es-loaded-'))
+    try {
+      // Loaded before es: at exit, writes the CommonJS files the process loaded.
+      const hook = join(dir, 'loaded-files.cjs')
+      const list = join(dir, 'loaded.json')
+      await writeFile(
+        hook,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(Object.keys(require.cache))))\n`,
+      )
+      // Nothing listens on port 1: kafkajs is loaded to connect, and the refusal exits 4.
+      const run = await runEs(['topics', '--brokers', '127.0.0.1:1'], { nodeArgs: ['--require', hook] })
+      assert.equal(run.code, 4, run.stderr)
+      assert.match(run.stderr, /refused the connection/)
+      const loaded = JSON.parse(await readFile(list, 'utf8')) as string[]
+      assert.ok(loaded.includes(hook), 'the hook saw the files')
+      assert.deepEqual(
+        loaded.filter((file) => /[\\/]node_modules[\\/](kafkajs|@oclif[\\/]core)[\\/]/.test(file)),
+        [],
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('tail and send-command load neither avsc nor protobufjs until a codec needs them', async () => {
