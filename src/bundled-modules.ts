@@ -1,7 +1,8 @@
 /**
  * The large CommonJS libraries every command runs on, each bundled into one file (dist/vendor/:
- * kafkajs.cjs, oclif.cjs, yaml.cjs, written by scripts/bundle.mjs) and compiled with V8's code cache,
- * which the build writes beside each file for the Node.js that built it. Start-up, see the README
+ * kafkajs.cjs, oclif.cjs, yaml.cjs, written by scripts/bundle.mjs), and es's compiled config
+ * validator, compiled with V8's code cache, which the build writes beside each file for the
+ * Node.js that built it (scripts/code-cache.mjs). Start-up, see the README
  * ("How the build works"): kafkajs from its ~85 files cost ≈40–60 ms of a command, one file ≈23 ms,
  * with its code cache ≈13 ms; oclif's ≈45 ms become ≈22 ms.
  *
@@ -10,11 +11,19 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import Module, { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { Script } from 'node:vm'
 import { packageFile } from './package-root.js'
 
-export type BundledModuleName = 'kafkajs' | 'oclif' | 'yaml'
+/** Each bundle, by its file in the package: the libraries in dist/vendor/, and es's config validator (scripts/config-validator.mjs). */
+const BUNDLES = {
+  kafkajs: 'dist/vendor/kafkajs.cjs',
+  oclif: 'dist/vendor/oclif.cjs',
+  yaml: 'dist/vendor/yaml.cjs',
+  'config-validator': 'dist/src/config/config-validator.cjs',
+} as const
+
+export type BundledModuleName = keyof typeof BUNDLES
 
 /** How a bundled module was compiled: with its code cache, or from source (no cache for this Node.js, or rejected). */
 export type CodeCacheUse = 'accepted' | 'rejected' | 'absent'
@@ -23,11 +32,8 @@ const loaded = new Map<BundledModuleName, unknown>()
 const cacheUse = new Map<BundledModuleName, CodeCacheUse>()
 
 function bundleFiles(name: BundledModuleName): { source: string; codeCache: string } {
-  const dir = packageFile('dist', 'vendor')
-  return {
-    source: join(dir, `${name}.cjs`),
-    codeCache: join(dir, `${name}.node-${process.version}-${process.arch}.code-cache`),
-  }
+  const source = packageFile(BUNDLES[name])
+  return { source, codeCache: source.replace(/\.cjs$/, `.node-${process.version}-${process.arch}.code-cache`) }
 }
 
 type CommonJsWrapper = (
@@ -82,11 +88,16 @@ export function codeCacheUse(name: BundledModuleName): CodeCacheUse | undefined 
 }
 
 /**
- * Writes a bundle's code cache for this Node.js (the build does, scripts/bundle.mjs): compiled and
- * run first, so the cache holds the functions its loading ran, not only its top level.
+ * Writes a bundle's code cache for this Node.js (the build does, scripts/code-cache.mjs): compiled
+ * and run first, then `exercise`d (what a command does first with it), so that the cache holds the
+ * functions those ran, not only its top level.
  */
-export function writeCodeCache(name: BundledModuleName): string {
-  const { script } = run(name)
+export async function writeCodeCache(
+  name: BundledModuleName,
+  exercise: (exports: unknown) => unknown = () => undefined,
+): Promise<string> {
+  const { script, exports } = run(name)
+  await exercise(exports)
   const file = bundleFiles(name).codeCache
   writeFileSync(file, script.createCachedData())
   return file

@@ -7,9 +7,9 @@
  * loading it costs milliseconds; the schema itself is read only to explain an error.
  */
 import { readFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
 import { relative } from 'node:path'
 import type { ErrorObject } from 'ajv'
+import { loadBundled } from '../bundled-modules.js'
 import { ConfigError, type EsError, nearMatches, UsageError } from '../errors.js'
 import { packageFile } from '../package-root.js'
 import { type ConfigPath, formatPath, type Origin, type Provenance } from './interpolate.js'
@@ -17,7 +17,6 @@ import type { ConfigDocument } from './types.js'
 
 type Validate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null }
 
-const require = createRequire(import.meta.url)
 let compiled: Validate | undefined
 
 /** Where a problem is: the config file and a way to find the line of a path in it. */
@@ -32,7 +31,7 @@ export interface ConfigSite {
 
 /** Throws the configuration error (or usage error, for a flag's value) of the first problem found. */
 export function validateConfigDocument(document: unknown, site: ConfigSite): asserts document is ConfigDocument {
-  compiled ??= require(packageFile('dist/src/config/config-validator.cjs')) as Validate
+  compiled ??= loadBundled<Validate>('config-validator')
   if (compiled(document)) return
   const errors = compiled.errors ?? []
   const { path, key, problem, suggestion } = explain(

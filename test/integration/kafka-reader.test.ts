@@ -191,6 +191,33 @@ describe('KafkaLogReader on a real broker', () => {
     }
   })
 
+  it('asks little of the first fetch (the first records come without a full fetch), then reads on at full size', async () => {
+    const topic = uniqueTopic('reader-first-fetch')
+    await createTopic(topic, 1)
+    // 2 MiB of 200-byte values in batches of 100 records (~20 KiB each).
+    const records = Array.from({ length: 10_000 }, (_, i) => ({
+      partition: 0,
+      key: `k${i}`,
+      value: `${i}-${'x'.repeat(200)}`.slice(0, 200),
+    }))
+    for (let i = 0; i < records.length; i += 100) await produce(topic, records.slice(i, i + 100))
+    const reader = new KafkaLogReader(connection())
+    try {
+      const ranges = await reader.resolveRanges([topic], { from: { kind: 'beginning' }, until: { kind: 'end' } })
+      const batches = await collect(reader, ranges)
+      // 64 KiB and one batch past it at most: ≈ 430 records (1 MiB, the partition's default, is ≈ 5,000).
+      assert.ok(batches[0].records.length <= 500, `first fetch: ${batches[0].records.length} records`)
+      assert.ok(batches.length < 20, `${batches.length} fetches for 2 MiB: the fetches grew`)
+      assert.deepEqual(
+        recordsOf(batches).map((r) => r.offset),
+        records.map((_, i) => i),
+        'every offset once, in order',
+      )
+    } finally {
+      await reader.close()
+    }
+  })
+
   it('reads a compacted topic across offset gaps like kcat does', async () => {
     const topic = uniqueTopic('reader-compacted')
     await createTopic(topic, 1, [

@@ -1,16 +1,18 @@
 /**
- * kafkajs, oclif and yaml as es loads them (src/bundled-modules.ts): one bundled file each, compiled with
- * the code cache the build wrote for this Node.js, once per thread; es's producer encoding in
+ * kafkajs, oclif, yaml and the config validator as es loads them (src/bundled-modules.ts): one
+ * bundled file each, compiled with the code cache the build wrote for this Node.js, once per thread; es's producer encoding in
  * the bundled kafkajs.
  */
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
 import { codeCacheUse, loadBundled } from '../../src/bundled-modules.js'
 import { importKafkajs, loadKafkajsInternals } from '../../src/kafka/kafkajs-internals.js'
+import { packageFile } from '../../src/package-root.js'
 
 describe('bundled modules', () => {
-  it('loads kafkajs, oclif and yaml once each, with the code cache written by the build', () => {
-    for (const name of ['kafkajs', 'oclif', 'yaml'] as const) {
+  it('loads kafkajs, oclif, yaml and the config validator once each, with the code cache written by the build', () => {
+    for (const name of ['kafkajs', 'oclif', 'yaml', 'config-validator'] as const) {
       assert.equal(codeCacheUse(name), undefined, `${name}: not loaded before`)
       const first = loadBundled<object>(name)
       assert.equal(loadBundled<object>(name), first, `${name}: one copy`)
@@ -21,6 +23,23 @@ describe('bundled modules', () => {
     assert.equal(typeof oclif.core.execute, 'function')
     const yaml = loadBundled<{ core: typeof import('yaml') }>('yaml')
     assert.deepEqual(yaml.core.parse('a: [1, two]'), { a: [1, 'two'] })
+    const validate = loadBundled<(document: unknown) => boolean>('config-validator')
+    assert.equal(validate({ brokers: 'x:9092' }), true)
+    assert.equal(validate({ brokers: 9092 }), false)
+  })
+
+  it("orders commands as oclif's localeCompare did (the bundle compares ids by code unit)", async () => {
+    const manifests = ['oclif.manifest.json', 'node_modules/@oclif/plugin-autocomplete/oclif.manifest.json']
+    for (const manifest of manifests) {
+      const ids = Object.keys(JSON.parse(await readFile(packageFile(manifest), 'utf8')).commands as object)
+      assert.ok(ids.length > 1, manifest)
+      const byCodeUnit = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      assert.deepEqual(
+        byCodeUnit,
+        [...ids].sort((a, b) => a.localeCompare(b)),
+        manifest,
+      )
+    }
   })
 
   it("installs es's Produce request and grouping in the bundled kafkajs", async () => {
