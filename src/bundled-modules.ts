@@ -1,13 +1,18 @@
 /**
- * The large CommonJS libraries every command runs on, each bundled into one file (dist/vendor/:
- * kafkajs.cjs, oclif.cjs, yaml.cjs, written by scripts/bundle.mjs), and es's compiled config
- * validator, compiled with V8's code cache, which the build writes beside each file for the
- * Node.js that built it (scripts/code-cache.mjs). Start-up, see the README
- * ("How the build works"): kafkajs from its ~85 files cost ≈40–60 ms of a command, one file ≈23 ms,
- * with its code cache ≈13 ms; oclif's ≈45 ms become ≈22 ms.
+ * The code es runs, as files compiled with V8's code cache (ES modules cannot take one in Node.js
+ * 20), which the build writes beside each file for the Node.js that built it
+ * (scripts/code-cache.mjs):
+ * - the large CommonJS libraries every command runs on, each bundled into one file (dist/vendor/:
+ *   kafkajs.cjs, oclif.cjs, yaml.cjs, written by scripts/bundle.mjs), and es's compiled config
+ *   validator;
+ * - each command and each worker thread's code, bundled into one CommonJS file
+ *   (dist/vendor/commands/, dist/vendor/workers/), which the ES-module file oclif or the thread
+ *   starts (dist/commands/…, dist/src/…-worker.js) loads from here.
+ * Start-up, see the README ("How the build works").
  *
  * A cache written by another Node.js (or one V8 rejects, e.g. for other V8 flags) is not used: the
- * file is compiled from source, the same code, only slower. Each module loads once per thread.
+ * file is compiled from source, the same code, only slower. Each file loads once per thread, also
+ * when several copies of this module are loaded (the command bundles inline their own).
  */
 import { readFileSync, writeFileSync } from 'node:fs'
 import Module, { createRequire } from 'node:module'
@@ -15,24 +20,42 @@ import { dirname } from 'node:path'
 import { Script } from 'node:vm'
 import { packageFile } from './package-root.js'
 
-/** Each bundle, by its file in the package: the libraries in dist/vendor/, and es's config validator (scripts/config-validator.mjs). */
-const BUNDLES = {
+/** The libraries and the config validator, by their files in the package. */
+const LIBRARIES = {
   kafkajs: 'dist/vendor/kafkajs.cjs',
   oclif: 'dist/vendor/oclif.cjs',
   yaml: 'dist/vendor/yaml.cjs',
   'config-validator': 'dist/src/config/config-validator.cjs',
 } as const
 
-export type BundledModuleName = keyof typeof BUNDLES
+/** A library, or a command's or a worker's bundle (`commands/tail`, `workers/fold-worker`: dist/vendor/<name>.cjs). */
+export type BundledModuleName = keyof typeof LIBRARIES | `commands/${string}` | `workers/${string}`
 
 /** How a bundled module was compiled: with its code cache, or from source (no cache for this Node.js, or rejected). */
 export type CodeCacheUse = 'accepted' | 'rejected' | 'absent'
 
-const loaded = new Map<BundledModuleName, unknown>()
-const cacheUse = new Map<BundledModuleName, CodeCacheUse>()
+interface Registry {
+  loaded: Map<BundledModuleName, unknown>
+  cacheUse: Map<BundledModuleName, CodeCacheUse>
+}
+const shared = globalThis as Record<symbol, unknown>
+const REGISTRY = Symbol.for('es.bundled-modules')
+shared[REGISTRY] ??= { loaded: new Map(), cacheUse: new Map() } satisfies Registry
+/** What this thread has loaded, shared by every copy of this module (one per command bundle and the ES modules'). */
+const registry = shared[REGISTRY] as Registry
+
+/**
+ * import() for code compiled with a code cache, which cannot run its own in Node.js 20 (no callback
+ * without --experimental-vm-modules): scripts/bundle.mjs rewrites such code's `await import(` of a
+ * computed specifier (oclif's of a command, es's of a reducer or a config file written in
+ * JavaScript) to call this. The first copy of this module to run is an ES module (the stub that
+ * loads a bundle imports it), so the function is a real import().
+ */
+const IMPORT = Symbol.for('es.import')
+shared[IMPORT] ??= (specifier: string) => import(specifier)
 
 function bundleFiles(name: BundledModuleName): { source: string; codeCache: string } {
-  const source = packageFile(BUNDLES[name])
+  const source = packageFile(name in LIBRARIES ? LIBRARIES[name as keyof typeof LIBRARIES] : `dist/vendor/${name}.cjs`)
   return { source, codeCache: source.replace(/\.cjs$/, `.node-${process.version}-${process.arch}.code-cache`) }
 }
 
@@ -44,13 +67,14 @@ type CommonJsWrapper = (
   dirname: string,
 ) => void
 
-/** Compiles and runs a bundle as Node.js runs a CommonJS file: its exports and the compiled script. */
-function run(name: BundledModuleName, cachedData?: Buffer): { script: Script; exports: unknown } {
+function compile(name: BundledModuleName, cachedData?: Buffer): Script {
   const { source } = bundleFiles(name)
-  const script = new Script(Module.wrap(readFileSync(source, 'utf8')), {
-    filename: source,
-    cachedData,
-  })
+  return new Script(Module.wrap(readFileSync(source, 'utf8')), { filename: source, cachedData })
+}
+
+/** Runs a compiled bundle as Node.js runs a CommonJS file: its exports. */
+function run(name: BundledModuleName, script: Script): unknown {
+  const { source } = bundleFiles(name)
   const module = { exports: {} as unknown }
   ;(script.runInThisContext() as CommonJsWrapper)(
     module.exports,
@@ -59,45 +83,45 @@ function run(name: BundledModuleName, cachedData?: Buffer): { script: Script; ex
     source,
     dirname(source),
   )
-  // A bundle's import() calls (oclif's, of ES-module commands) are calls of this, see scripts/bundle.mjs.
-  const { dynamicImport } = module.exports as {
-    dynamicImport?: { importModule?: (specifier: string) => Promise<unknown> }
-  }
-  if (dynamicImport) dynamicImport.importModule = (specifier) => import(specifier)
-  return { script, exports: module.exports }
+  return module.exports
 }
 
 /** The exports of a bundled module, loaded on first use. */
 export function loadBundled<T>(name: BundledModuleName): T {
-  if (loaded.has(name)) return loaded.get(name) as T
+  if (registry.loaded.has(name)) return registry.loaded.get(name) as T
   let cachedData: Buffer | undefined
   try {
     cachedData = readFileSync(bundleFiles(name).codeCache)
   } catch {
     // None for this Node.js: compiled from source.
   }
-  const { script, exports } = run(name, cachedData)
-  cacheUse.set(name, cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted')
-  loaded.set(name, exports)
+  const script = compile(name, cachedData)
+  registry.cacheUse.set(name, cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'accepted')
+  const exports = run(name, script)
+  registry.loaded.set(name, exports)
   return exports as T
 }
 
 /** Whether a loaded bundle was compiled with its code cache (undefined: not loaded in this thread). */
 export function codeCacheUse(name: BundledModuleName): CodeCacheUse | undefined {
-  return cacheUse.get(name)
+  return registry.cacheUse.get(name)
 }
 
 /**
- * Writes a bundle's code cache for this Node.js (the build does, scripts/code-cache.mjs): compiled
- * and run first, then `exercise`d (what a command does first with it), so that the cache holds the
- * functions those ran, not only its top level.
+ * Writes a bundle's code cache for this Node.js (the build does, scripts/code-cache.mjs): compiled,
+ * then run and `exercise`d (what a command does first with it) unless `run` is false (a worker's
+ * code, which runs the thread), so that the cache holds the functions those ran, not only the
+ * top level.
  */
 export async function writeCodeCache(
   name: BundledModuleName,
-  exercise: (exports: unknown) => unknown = () => undefined,
+  options: { run?: boolean; exercise?: (exports: unknown) => unknown } = {},
 ): Promise<string> {
-  const { script, exports } = run(name)
-  await exercise(exports)
+  const script = compile(name)
+  if (options.run ?? true) {
+    const exports = run(name, script)
+    await options.exercise?.(exports)
+  }
   const file = bundleFiles(name).codeCache
   writeFileSync(file, script.createCachedData())
   return file

@@ -42,6 +42,13 @@ describe('bundled modules', () => {
     }
   })
 
+  it("loads a command's bundle with its code cache, extending the bundled oclif's Command", () => {
+    const { core } = loadBundled<{ core: { Command: abstract new (...args: never[]) => unknown } }>('oclif')
+    const tail = loadBundled<{ default: unknown }>('commands/tail').default
+    assert.equal(codeCacheUse('commands/tail'), 'accepted')
+    assert.ok(typeof tail === 'function' && tail.prototype instanceof core.Command, 'one oclif')
+  })
+
   it("installs es's Produce request and grouping in the bundled kafkajs", async () => {
     loadKafkajsInternals()
     const bundle = loadBundled<{ producerHooks: Record<string, unknown> }>('kafkajs')
