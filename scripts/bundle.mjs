@@ -14,6 +14,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { asciiSource } from './ascii-source.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const dist = join(root, 'dist')
@@ -193,6 +194,8 @@ await build({
   plugins: [parserErrorsInBundle, fromVendor, esImportCalls],
   logLevel: 'warning',
 })
+// Every bundle in ASCII (esbuild leaves comments and some regular expressions as they were).
+for (const file of files(join(dist, 'vendor'), '.cjs')) writeFileSync(file, asciiSource(readFileSync(file, 'utf8')))
 // None is left but src/bundled-modules.ts's own (`(specifier) => import(specifier)`, which only
 // an ES-module copy of it runs).
 for (const file of ['commands', 'workers'].flatMap((dir) => files(join(dist, 'vendor', dir), '.cjs'))) {

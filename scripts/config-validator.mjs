@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Ajv from 'ajv'
 import standaloneCode from 'ajv/dist/standalone/index.js'
+import { asciiSource } from './ascii-source.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const schema = JSON.parse(readFileSync(join(root, 'es.config.schema.json'), 'utf8'))
@@ -15,6 +16,8 @@ const out = join(root, 'dist/src/config/config-validator.cjs')
 mkdirSync(dirname(out), { recursive: true })
 writeFileSync(
   out,
-  `// Generated from es.config.schema.json by scripts/config-validator.mjs.\n${standaloneCode(ajv, ajv.compile(schema))}\n`,
+  asciiSource(
+    `// Generated from es.config.schema.json by scripts/config-validator.mjs.\n${standaloneCode(ajv, ajv.compile(schema))}\n`,
+  ),
 )
 process.stderr.write(`${out.slice(root.length + 1)}: the config schema, compiled\n`)

@@ -4,8 +4,12 @@
  * the bundled kafkajs.
  */
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { isAscii } from 'node:buffer'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { pathToFileURL } from 'node:url'
+import { runInThisContext } from 'node:vm'
 import { codeCacheUse, loadBundled } from '../../src/bundled-modules.js'
 import { importKafkajs, loadKafkajsInternals } from '../../src/kafka/kafkajs-internals.js'
 import { packageFile } from '../../src/package-root.js'
@@ -47,6 +51,27 @@ describe('bundled modules', () => {
     const tail = loadBundled<{ default: unknown }>('commands/tail').default
     assert.equal(codeCacheUse('commands/tail'), 'accepted')
     assert.ok(typeof tail === 'function' && tail.prototype instanceof core.Command, 'one oclif')
+  })
+
+  it('holds every bundle in ASCII, which means the same code (a one-byte string for Node.js)', async () => {
+    const dir = packageFile('dist/vendor')
+    const bundles = (await readdir(dir, { recursive: true })).filter((file) => file.endsWith('.cjs'))
+    assert.ok(bundles.length >= 20, bundles.join(' '))
+    for (const file of [...bundles.map((b) => join(dir, b)), packageFile('dist/src/config/config-validator.cjs')]) {
+      assert.ok(isAscii(await readFile(file)), file)
+    }
+    // The escaping of scripts/ascii-source.mjs keeps strings, templates, regular expressions and names.
+    const { asciiSource } = (await import(pathToFileURL(packageFile('scripts/ascii-source.mjs')).href)) as {
+      asciiSource(code: string): string
+    }
+    const code =
+      '(() => { const café = "±2^53 — ✓ 😀"; /* ¥ */ return [café, `é$' +
+      '{1}`, /[\\u001b\u009b]é/.test("\u009bé"), /😀/u.test("😀")] })()'
+    const escaped = asciiSource(code)
+    assert.ok(isAscii(Buffer.from(escaped)), escaped)
+    assert.notEqual(escaped, code)
+    assert.deepEqual(runInThisContext(escaped), runInThisContext(code))
+    assert.deepEqual(runInThisContext(code), ['±2^53 — ✓ 😀', 'é1', true, true])
   })
 
   it("installs es's Produce request and grouping in the bundled kafkajs", async () => {
