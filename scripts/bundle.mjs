@@ -32,13 +32,14 @@ const require = createRequire(import.meta.url)
 const oclifCore = require.resolve('@oclif/core')
 const bundledModules = join(dist, 'src/bundled-modules.js')
 
-// kafkajs: its public module (loaded when first asked for: a tail needs only the internals) and
-// the private modules es drives; its Produce request (v3, which v4–v7 wrap) and its grouping of
+// kafkajs: its public module (loaded when first asked for: a tail or a send needs only the
+// internals) and the private modules es drives; its Produce request (v3, which v4–v7 wrap) and its grouping of
 // messages are replaced by calls to the hooks src/kafka/produce-encoding.ts fills in.
 const kafkajsEntry = `module.exports = {
   version: require('kafkajs/package.json').version,
   get kafkajs() { return require('kafkajs') },
   Cluster: require('kafkajs/src/cluster/index.js'),
+  createProducer: require('kafkajs/src/producer/index.js'),
   loggers: require('kafkajs/src/loggers/index.js'),
   socketFactory: require('kafkajs/src/network/socketFactory.js'),
   protocolErrors: require('kafkajs/src/protocol/error.js'),

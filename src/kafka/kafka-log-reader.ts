@@ -24,6 +24,7 @@
  */
 import type { KafkaConnection } from '../config/types.js'
 import { EsError, InternalError, NotFoundError, UnreachableError } from '../errors.js'
+import { loadTopics, openCluster, topicNames } from './cluster.js'
 import { decompressRecords } from './compression.js'
 import {
   type ClientOptions,
@@ -53,7 +54,6 @@ import {
   type RecordBatch,
   type ResolveOptions,
   resolvePartitionRanges,
-  topicNotFound,
 } from './log-reader.js'
 import { decodeScannedRecords, type ScannedRecordSet, scanRecordSet } from './record-batch.js'
 
@@ -103,13 +103,7 @@ export class KafkaLogReader implements LogReader {
   ) {}
 
   async topics(): Promise<string[]> {
-    return this.call('listing topics', async ({ cluster }) => {
-      const { topicMetadata } = await cluster.metadata()
-      return topicMetadata
-        .filter((t) => !t.isInternal && !t.topic.startsWith('__'))
-        .map((t) => t.topic)
-        .sort()
-    })
+    return this.call('listing topics', ({ cluster }) => topicNames(cluster))
   }
 
   async partitions(topic: string): Promise<number[]> {
@@ -216,18 +210,8 @@ export class KafkaLogReader implements LogReader {
   }
 
   /** Loads the metadata of `topics` into the cluster (for leaders and ListOffsets), or NotFoundError. */
-  async ensureTopics(session: Session, topics: string[]): Promise<void> {
-    try {
-      await session.cluster.addMultipleTargetTopics(topics)
-    } catch (error) {
-      const type = (error as { type?: string }).type
-      if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'INVALID_TOPIC_EXCEPTION') throw error
-      const existing = await this.topics()
-      const missing = topics.find((t) => !existing.includes(t))
-      // None missing: a topic loaded earlier is gone, and kafkajs refreshes all loaded topics at once.
-      if (missing === undefined) throw error
-      throw topicNotFound(missing, existing)
-    }
+  ensureTopics(session: Session, topics: string[]): Promise<void> {
+    return loadTopics(session.cluster, topics)
   }
 
   private watch?: ConnectionWatch
@@ -242,25 +226,8 @@ export class KafkaLogReader implements LogReader {
     const watch = new ConnectionWatch(this.connection)
     this.watch = watch
     const config = kafkaClientConfig(this.connection, { ...this.options, watch })
-    const cluster = kafkajs.createCluster({
-      logger: kafkajs.createLogger(config.logLevel as number, config.logCreator),
-      socketFactory: config.socketFactory,
-      brokers: config.brokers,
-      ssl: config.ssl,
-      sasl: config.sasl,
-      clientId: config.clientId,
-      connectionTimeout: config.connectionTimeout,
-      authenticationTimeout: config.authenticationTimeout,
-      requestTimeout: config.requestTimeout,
-      enforceRequestTimeout: true,
-      retry: config.retry,
-      metadataMaxAge: 300_000,
-      // Reading must never create a topic, whatever the broker's auto.create.topics.enable says.
-      allowAutoTopicCreation: false,
-      maxInFlightRequests: null,
-      // ListOffsets "latest" then answers the last stable offset.
-      isolationLevel: READ_COMMITTED,
-    })
+    // ListOffsets "latest" then answers the last stable offset.
+    const { cluster } = openCluster(config, { maxInFlightRequests: null, isolationLevel: READ_COMMITTED })
     try {
       await connectWithin(this.connection, watch, cluster.connect(), () => cluster.disconnect())
     } catch (error) {

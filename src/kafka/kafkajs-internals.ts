@@ -9,6 +9,7 @@
  * These are private modules: package.json pins kafkajs at exactly 2.2.4 and `loadKafkajsInternals`
  * refuses any other version rather than misbehave.
  */
+import type { ICustomPartitioner, KafkaConfig, Producer } from 'kafkajs'
 import { loadBundled } from '../bundled-modules.js'
 import { InternalError } from '../errors.js'
 import { type KafkajsCodecLookup, type KafkajsEncoder, producerHooks } from './produce-encoding.js'
@@ -18,6 +19,7 @@ interface KafkajsBundle {
   version: string
   readonly kafkajs: typeof import('kafkajs')
   Cluster: unknown
+  createProducer: unknown
   loggers: unknown
   socketFactory: unknown
   protocolErrors: unknown
@@ -96,6 +98,14 @@ export interface KafkajsCluster {
 
 export interface KafkajsInternals {
   createCluster(options: Record<string, unknown>): KafkajsCluster
+  /** kafkajs's producer on a cluster es opened (src/kafka/cluster.ts), as `Kafka.producer` makes it. */
+  createProducer(options: {
+    cluster: KafkajsCluster
+    logger: unknown
+    retry: KafkaConfig['retry']
+    idempotent: boolean
+    createPartitioner?: ICustomPartitioner
+  }): Producer
   /** A kafkajs root logger that forwards to the given log creator. */
   createLogger(level: number, logCreator: unknown): unknown
   socketFactory(): unknown
@@ -132,9 +142,10 @@ export async function importKafkajs(): Promise<typeof import('kafkajs')> {
 
 export function loadKafkajsInternals(): KafkajsInternals {
   if (loaded) return loaded
-  const { Cluster, loggers, socketFactory, requests, protocolErrors } = kafkajsBundle()
+  const { Cluster, createProducer, loggers, socketFactory, requests, protocolErrors } = kafkajsBundle()
   loaded = {
     createCluster: (options) => new (Cluster as new (options: Record<string, unknown>) => KafkajsCluster)(options),
+    createProducer: createProducer as KafkajsInternals['createProducer'],
     createLogger: (level, logCreator) => (loggers as Loggers).createLogger({ level, logCreator }),
     socketFactory: socketFactory as () => unknown,
     fetchRequest: (version, request) => (requests as Requests).requests.Fetch.protocol({ version })(request),

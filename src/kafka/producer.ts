@@ -6,10 +6,10 @@
 import type { ICustomPartitioner } from 'kafkajs'
 import type { KafkaConnection } from '../config/types.js'
 import { NotFoundError } from '../errors.js'
+import { loadTopics, openCluster } from './cluster.js'
 import { type ClientOptions, connectWithin, kafkaClientConfig, toEsError } from './connection.js'
 import { ConnectionWatch } from './connection-watch.js'
-import { importKafkajs } from './kafkajs-internals.js'
-import { topicNotFound } from './log-reader.js'
+import { loadKafkajsInternals } from './kafkajs-internals.js'
 import { type PartitionerName, producerPartitioner } from './partitioner.js'
 import type { HeaderPair } from './produce-request.js'
 
@@ -42,35 +42,18 @@ export async function openTopicProducer(
   topic: string,
   options: ClientOptions & { createPartitioner?: ICustomPartitioner; compression?: number } = {},
 ): Promise<TopicProducer> {
-  const { Kafka } = await importKafkajs()
   const watch = new ConnectionWatch(connection)
-  const kafka = new Kafka(kafkaClientConfig(connection, { ...options, watch }))
-  const producer = kafka.producer({
+  const config = kafkaClientConfig(connection, { ...options, watch })
+  // One connection: its first Metadata request asks for this topic only (the producer's
+  // InitProducerId then finds it fresh, and its send asks for no more).
+  const { cluster, logger } = openCluster(config, { maxInFlightRequests: 1 })
+  const producer = loadKafkajsInternals().createProducer({
+    cluster,
+    logger,
+    retry: config.retry,
     idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
     createPartitioner: options.createPartitioner,
   })
-  // Whether the topic exists is asked in parallel with connecting the producer: kafkajs would
-  // retry an unknown topic's metadata for ~10 s before giving up.
-  const admin = kafka.admin()
-  const existing = (async () => {
-    await admin.connect()
-    try {
-      // All topics' metadata in one request: whether it exists, and its partitions.
-      const { topics } = await admin.fetchTopicMetadata()
-      const found = topics.find((t) => t.name === topic)
-      if (!found)
-        throw topicNotFound(
-          topic,
-          topics.map((t) => t.name),
-        )
-      return found.partitions.length
-    } finally {
-      await admin.disconnect().catch(() => {})
-    }
-  })()
-  existing.catch(() => {})
   const fail = (error: unknown): never => {
     if (/does not host this topic-partition|UNKNOWN_TOPIC/i.test(String((error as Error).message))) {
       throw new NotFoundError(`topic "${topic}" does not exist`, {
@@ -81,10 +64,15 @@ export async function openTopicProducer(
     }
     throw toEsError(error, connection, `producing to ${topic}`)
   }
+  const connected = async () => {
+    await cluster.connect()
+    await loadTopics(cluster, [topic])
+    await producer.connect()
+  }
   let partitions: number
   try {
-    await connectWithin(connection, watch, Promise.all([producer.connect(), existing]), () => producer.disconnect())
-    partitions = await existing
+    await connectWithin(connection, watch, connected(), () => producer.disconnect())
+    partitions = cluster.findTopicPartitionMetadata(topic).length
   } catch (error) {
     await producer.disconnect().catch(() => {})
     return fail(error)
