@@ -495,6 +495,27 @@ describe('es send-command without a config (zero-config)', () => {
       await rm(cwd, { recursive: true, force: true })
     }
   })
+
+  it('opens one connection and asks for the metadata of the command topic only (the broker holds many)', async () => {
+    const topic = uniqueTopic('send-one-connection')
+    await createTopic(topic)
+    await createTopic(uniqueTopic('send-other-topic'))
+    const run = await runEs(
+      ['send-command', 'Ping', '--topic', topic, '--brokers', testBrokers(), '--key', 'k', '--data', '{}', '--verbose'],
+      { env: cleanEnv },
+    )
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(sentLine(run).topic, topic)
+    // kafkajs's debug lines (--verbose): each connection opened, each Metadata answer's topics.
+    const lines = run.stderr.split('\n')
+    assert.equal(lines.filter((line) => /Connection: Connecting /.test(line)).length, 1, run.stderr)
+    const answered = lines
+      .filter((line) => /Connection: Response Metadata\(/.test(line))
+      .map((line) =>
+        JSON.parse(line.slice(line.indexOf('{'))).data.topicMetadata.map((t: { topic: string }) => t.topic),
+      )
+    assert.deepEqual(answered, [[topic]], run.stderr)
+  })
 })
 
 describe('es send-command in the seed systems’ shapes, read back as those systems read them', () => {
