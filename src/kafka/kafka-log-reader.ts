@@ -108,7 +108,7 @@ export class KafkaLogReader implements LogReader {
 
   async partitions(topic: string): Promise<number[]> {
     return this.call(`reading the metadata of ${topic}`, async (session) => {
-      await this.ensureTopics(session, [topic])
+      await loadTopics(session.cluster, [topic])
       return session.cluster
         .findTopicPartitionMetadata(topic)
         .map((p) => p.partitionId)
@@ -207,11 +207,6 @@ export class KafkaLogReader implements LogReader {
         throw toEsError(this.watch?.fatal ?? error, this.connection, action)
       }
     }
-  }
-
-  /** Loads the metadata of `topics` into the cluster (for leaders and ListOffsets), or NotFoundError. */
-  ensureTopics(session: Session, topics: string[]): Promise<void> {
-    return loadTopics(session.cluster, topics)
   }
 
   private watch?: ConnectionWatch
@@ -619,7 +614,7 @@ class FetchRun {
   /** Sets each cursor's leader from the cluster metadata (loading it for their topics). */
   private async locate(cursors: Cursor[]): Promise<void> {
     const topics = [...new Set(cursors.map((c) => c.topic))]
-    await this.reader.ensureTopics(this.session, topics)
+    await loadTopics(this.session.cluster, topics)
     for (const topic of topics) {
       const metadata = this.session.cluster.findTopicPartitionMetadata(topic)
       for (const cursor of cursors.filter((c) => c.topic === topic)) {

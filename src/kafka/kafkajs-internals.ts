@@ -4,8 +4,9 @@
  * must not pay for it, and a command pays for one file instead of ~85.
  *
  * kafkajs has no group-less consumer, so the reader builds kafkajs's `Cluster` itself (metadata,
- * leaders, ListOffsets, connections with TLS/SASL) and sends Fetch requests encoded by kafkajs on
- * the leader broker's connection pool, with its own response decoder (src/kafka/fetch-response.ts).
+ * leaders, ListOffsets, connections with TLS/SASL; src/kafka/cluster.ts) and sends Fetch requests
+ * encoded by kafkajs on the leader broker's connection pool, with its own response decoder
+ * (src/kafka/fetch-response.ts). The producer runs kafkajs's own producer on such a cluster.
  * These are private modules: package.json pins kafkajs at exactly 2.2.4 and `loadKafkajsInternals`
  * refuses any other version rather than misbehave.
  */
