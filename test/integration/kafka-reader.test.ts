@@ -294,10 +294,18 @@ describe('KafkaLogReader on a real broker', () => {
       // A start inside a gap continues at the next record that exists.
       const gap = offsets.findIndex((offset, i) => i > 0 && offset > offsets[i - 1] + 1)
       const inGap = offsets[gap - 1] + 1
-      const fromGap = recordsOf(await collect(reader, [{ topic, partition: 0, start: inGap, end: marks.end }])).map(
-        (r) => r.offset,
+      // The cleaner may compact "roll" records between the reads: compare the others.
+      const notRoll = (r: { key: Buffer | null }) => r.key?.toString() !== 'roll'
+      const fromGap = recordsOf(await collect(reader, [{ topic, partition: 0, start: inGap, end: marks.end }]))
+        .filter(notRoll)
+        .map((r) => r.offset)
+      assert.deepEqual(
+        fromGap,
+        records
+          .slice(gap)
+          .filter(notRoll)
+          .map((r) => r.offset),
       )
-      assert.deepEqual(fromGap, offsets.slice(gap))
     } finally {
       await reader.close()
     }
