@@ -241,7 +241,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     const entry = this.entry(aggregateId)
     if (entry.state === undefined) this.count++
     entry.state = state
-    entry.dirty = true
+    this.cache.markDirty(aggregateId, entry)
   }
 
   delete(aggregateId: string): void {
@@ -249,12 +249,29 @@ export class SqliteStateStore implements StateStore, StateWriter {
     if (entry.state === undefined) return
     this.count--
     entry.state = undefined
-    entry.dirty = true
+    this.cache.markDirty(aggregateId, entry)
   }
 
   /** The cache is full of changed states: a commit would let it evict. */
   needsCommit(): boolean {
     return this.cache.needsCommit()
+  }
+
+  /**
+   * Writes every changed state into the open transaction (committed with the next commit) and
+   * lets the cache go of them all: a fold in rounds (fold.ts) calls it after each key range, whose
+   * states the next range never touches.
+   */
+  writeBack(): void {
+    this.requireOpen()
+    this.beginWrite()
+    this.cache.writeDirty()
+    this.cache.dropClean()
+  }
+
+  /** How many states the cache holds at most (a bytes bound converted with the sizes seen). */
+  cacheCapacity(): number {
+    return this.cache.capacity()
   }
 
   async commit(offsets: PartitionOffsets): Promise<void> {

@@ -57,6 +57,12 @@ export interface StateStore {
    * (the fold commits after the batch, so that memory stays bounded).
    */
   needsCommit?(): boolean
+  /**
+   * A store that keeps changes in memory until they are committed: writes them where the commit
+   * will find them (into its open transaction, nothing committed) and lets memory go of the
+   * states it holds (the fold will not need them soon).
+   */
+  writeBack?(): void
   /** Persists every change since the last commit together with `offsets`, atomically. */
   commit(offsets: PartitionOffsets): Promise<void>
   /** Aggregates in id order (streamed by stores that keep their states on file). */
