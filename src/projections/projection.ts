@@ -157,6 +157,7 @@ export async function foldRanges(request: FoldRequest): Promise<ReplaySummary> {
     onError: request.onError,
     onProgress: request.onProgress,
     onWarning: request.onWarning,
+    keyIsAggregateId: runtime.service.envelope.aggregateId === 'key',
     // Workers build their own reader from the config: not with an injected (test) reader.
     parallel:
       runtime.injectedReader || runtime.service.envelope.aggregateId !== 'key'

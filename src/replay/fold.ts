@@ -15,6 +15,7 @@ import { EsError, InvalidDataError } from '../errors.js'
 import type { HeapBudget, HeapGuard } from '../heap.js'
 import type { KafkaRecord } from '../kafka/record.js'
 import { type PartitionOffsets, partitionKey, type StateStore } from '../stores/state-store.js'
+import { RecordSpill } from './record-spill.js'
 import type { Reducer, ReducerEvent } from './reducer.js'
 
 /** A batch of records of one partition, and the position to read from after it. */
@@ -75,6 +76,11 @@ export interface FoldOptions {
   heapGuard?: { guard: HeapGuard; where?: string }
   /** For stores that keep their states on file: keep the heap near what is live. */
   heapBudget?: Pick<HeapBudget, 'check'>
+  /**
+   * Fold in rounds by key ranges once the store holds more states than its cache (`capacity`),
+   * for a store on file whose aggregate id is the record key, of one topic: see `Rounds`.
+   */
+  rounds?: { dir: string; topic: string; capacity: () => number }
 }
 
 export interface FoldResult {
@@ -89,6 +95,23 @@ export interface FoldResult {
 
 /** A store that prefetches gets the aggregate ids of this many decoded events at a time. */
 const PREFETCH_EVENTS = 1024
+
+/**
+ * Rounds: a fold whose aggregates outgrow the store's cache would read and write a state on file
+ * for nearly every event, all over the file. Instead it reads a round of records (the first of
+ * ROUND_CACHES caches' worth of events, each next one twice as large, up to MAX_ROUND_EVENTS) into
+ * files by key range (record-spill.ts), then folds one range after another: a range's states fit
+ * the cache and lie together in the state file, so each is read and written about once a round,
+ * in order. The round's end is a commit (states and offsets of the same moment): a killed fold
+ * resumes from the last round folded.
+ */
+const ROUND_CACHES = 10
+const MAX_ROUND_EVENTS = 8_000_000
+/** The events of a range: an eighth of a cache (its records are read whole, its states fit beside others). */
+const RANGE_CACHE_SHARE = 0.125
+const MAX_RANGES = 256
+/** Keys sampled to choose a round's ranges. */
+const ROUND_SAMPLE = 20_000
 
 export async function fold(options: FoldOptions): Promise<FoldResult> {
   const { reducer, store, decode } = options
@@ -163,9 +186,9 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     folding.length = 0
     ids.length = 0
   }
-  for await (const batch of options.batches) {
+  const foldRecords = async (records: KafkaRecord[]) => {
     const prefetching = store.prefetch !== undefined
-    for (const record of batch.records) {
+    for (const record of records) {
       done++
       let event: ReducerEvent
       try {
@@ -196,24 +219,80 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
       if (folding.length === PREFETCH_EVENTS) foldPrefetched()
     }
     foldPrefetched()
-    offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
-    options.heapGuard?.guard.check(store.size, options.heapGuard.where)
-    options.heapBudget?.check()
-    if (
-      sinceCheckpoint >= checkpointEvents ||
-      (sinceCheckpoint > 0 && (Date.now() - lastCommit >= checkpointMs || store.needsCommit?.()))
-    ) {
-      await store.commit(offsets)
-      sinceCheckpoint = 0
-      lastCommit = Date.now()
+  }
+
+  const progress = () => {
+    if (!options.onProgress) return
+    const now = Date.now()
+    if (now - lastProgress < 200) return
+    lastProgress = now
+    options.onProgress({ events, done, total: options.total, elapsedMs: now - started })
+  }
+
+  const commit = async () => {
+    await store.commit(offsets)
+    sinceCheckpoint = 0
+    lastCommit = Date.now()
+  }
+
+  // Rounds (see ROUND_CACHES): records read but not folded yet, and the size of this round.
+  let spill: RecordSpill | undefined
+  let roundEvents = 0
+  let read = 0
+  const beginRound = (capacity: number) => {
+    const events = Math.max(1, Math.min(roundEvents, options.total - read))
+    spill!.begin({
+      ranges: Math.min(MAX_RANGES, Math.ceil(events / Math.max(1, capacity * RANGE_CACHE_SHARE))),
+      sample: Math.min(ROUND_SAMPLE, events),
+    })
+  }
+  const foldRound = async () => {
+    // A range past four times its share is split (its keys grew with time, say).
+    const maxRecords = Math.max(PREFETCH_EVENTS, Math.floor(4 * options.rounds!.capacity() * RANGE_CACHE_SHARE))
+    for (const range of spill!.drain(PREFETCH_EVENTS, maxRecords)) {
+      for (const records of range) await foldRecords(records)
+      store.writeBack?.()
+      options.heapBudget?.check()
+      progress()
     }
-    if (options.onProgress) {
-      const now = Date.now()
-      if (now - lastProgress >= 200) {
-        lastProgress = now
-        options.onProgress({ events, done, total: options.total, elapsedMs: now - started })
+    await commit()
+  }
+
+  try {
+    for await (const batch of options.batches) {
+      const rounds = options.rounds
+      if (spill === undefined && rounds !== undefined && store.size > rounds.capacity()) {
+        spill = new RecordSpill(rounds.dir, rounds.topic)
+        roundEvents = ROUND_CACHES * rounds.capacity()
+        beginRound(rounds.capacity())
       }
+      read += batch.records.length
+      if (spill !== undefined) {
+        for (const record of batch.records) spill.add(record)
+        // Committed only with the round that folds these records.
+        offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
+        if (spill.count >= roundEvents) {
+          await foldRound()
+          roundEvents = Math.min(2 * roundEvents, MAX_ROUND_EVENTS)
+          beginRound(options.rounds!.capacity())
+        }
+        continue
+      }
+      await foldRecords(batch.records)
+      offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
+      options.heapGuard?.guard.check(store.size, options.heapGuard.where)
+      options.heapBudget?.check()
+      if (
+        sinceCheckpoint >= checkpointEvents ||
+        (sinceCheckpoint > 0 && (Date.now() - lastCommit >= checkpointMs || store.needsCommit?.()))
+      ) {
+        await commit()
+      }
+      progress()
     }
+    if (spill !== undefined && spill.count > 0) await foldRound()
+  } finally {
+    spill?.close()
   }
   await store.commit(offsets)
   options.onProgress?.({ events, done, total: options.total, elapsedMs: Date.now() - started })

@@ -2,8 +2,9 @@
  * `es replay`: fold the events of a set of topics, from offset 0 or from the offsets stored with
  * the state, up to the ends fixed at start, and report what was reached.
  */
-import { createWriteStream, fstat, type Stats } from 'node:fs'
+import { createWriteStream, fstat, readdirSync, rmSync, type Stats } from 'node:fs'
 import { lstat, realpath, rename, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import type { ResolvedConfig } from '../config/types.js'
 import { ConfigError } from '../errors.js'
@@ -36,6 +37,8 @@ export interface ReplayRequest {
   onProgress?: (progress: FoldProgress) => void
   onWarning?: (message: string) => void
   checkpointEvents?: number
+  /** The aggregate id is the record key (so a key's records are one aggregate's). */
+  keyIsAggregateId?: boolean
   /**
    * Fold partition groups in worker threads when this replay allows it (one topic, aggregate id =
    * record key, a fresh start, no --aggregate): `workers` forces a count (1: never), otherwise
@@ -154,6 +157,11 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
         checkpointEvents,
         heapGuard: inMemory ? { guard: new HeapGuard() } : undefined,
         heapBudget: inMemory ? undefined : new HeapBudget(),
+        // A state file's own fold of one topic keyed by aggregate: in rounds past its cache.
+        rounds:
+          stateFile && !merged && request.keyIsAggregateId && request.aggregate === undefined
+            ? { dir: spillDir(stateFile.location), topic: topics[0], capacity: () => stateFile.cacheCapacity() }
+            : undefined,
       }))
 
   const partitions = ranges.map((range) => ({
@@ -179,6 +187,39 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
     durationMs: result.durationMs,
     eventsPerSecond: result.durationMs > 0 ? Math.round((result.events * 1000) / result.durationMs) : result.events,
     partitions,
+  }
+}
+
+/**
+ * Where a fold in rounds keeps the records of a round: beside the state file (the disk chosen for
+ * it), named by the process; the directories of processes that are gone (killed) are removed.
+ */
+function spillDir(stateFile: string): string {
+  const prefix = `${basename(stateFile)}.rounds-`
+  for (const name of readdirSafe(dirname(stateFile))) {
+    if (!name.startsWith(prefix)) continue
+    const pid = Number(name.slice(prefix.length))
+    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
+      rmSync(join(dirname(stateFile), name), { recursive: true, force: true })
+    }
+  }
+  return `${stateFile}.rounds-${process.pid}`
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+  } catch {
+    return []
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 
