@@ -241,7 +241,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     const entry = this.entry(aggregateId)
     if (entry.state === undefined) this.count++
     entry.state = state
-    this.cache.markDirty(aggregateId, entry)
+    entry.dirty = true
   }
 
   delete(aggregateId: string): void {
@@ -249,7 +249,7 @@ export class SqliteStateStore implements StateStore, StateWriter {
     if (entry.state === undefined) return
     this.count--
     entry.state = undefined
-    this.cache.markDirty(aggregateId, entry)
+    entry.dirty = true
   }
 
   /** The cache is full of changed states: a commit would let it evict. */

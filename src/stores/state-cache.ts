@@ -56,8 +56,6 @@ export class StateCache {
   private lastEntry: CacheEntry | undefined
   private jsonBytes = 0
   private jsonCount = 0
-  /** The ids of the changed entries (each in `entries`, `dirty`), so a commit need not scan the cache. */
-  private readonly dirtyIds = new Set<string>()
 
   constructor(
     private readonly bound: CacheBound,
@@ -129,17 +127,10 @@ export class StateCache {
     return this.insert(aggregateId, { state, loaded: true, dirty: false, used: this.round, pin: 0 })
   }
 
-  /** The store changed the state of `entry` (to be written by the next `writeDirty`, or when evicted). */
-  markDirty(aggregateId: string, entry: CacheEntry): void {
-    if (entry.dirty) return
-    entry.dirty = true
-    this.dirtyIds.add(aggregateId)
-  }
-
   /** Writes every changed state; they stay cached, now clean, and the cache is trimmed to its bound. */
   writeDirty(): void {
     const dirty: Array<[string, CacheEntry]> = []
-    for (const id of this.dirtyIds) dirty.push([id, this.entries.get(id)!])
+    for (const pair of this.entries) if (pair[1].dirty) dirty.push(pair)
     this.flush(dirty)
     if (this.entries.size > this.capacity()) this.evictDownTo(Math.floor(this.capacity() * 0.9), false)
   }
@@ -153,7 +144,6 @@ export class StateCache {
 
   clear(): void {
     this.entries.clear()
-    this.dirtyIds.clear()
     this.lastId = undefined
     this.lastEntry = undefined
     this.mayBeStored = () => true
@@ -220,10 +210,7 @@ export class StateCache {
     const byId = new Map(dirty)
     const ids = [...byId.keys()].sort()
     const length = this.writer.writeStates(ids.map((id) => [id, byId.get(id)!.state]))
-    for (const [id, entry] of dirty) {
-      entry.dirty = false
-      this.dirtyIds.delete(id)
-    }
+    for (const [, entry] of dirty) entry.dirty = false
     this.jsonBytes += length
     this.jsonCount += dirty.length
   }
