@@ -178,12 +178,15 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
   // (prefetch): that many events are decoded first, then folded. Other stores fold each event as
   // it is decoded. Either way decoded events die young: a whole fetched batch of them alive at
   // once would be copied by every scavenge.
-  const folding: Array<{ record: KafkaRecord; event: ReducerEvent; id: string }> = []
+  // (Three arrays rather than an object per event: one allocation less per event.)
+  const foldingRecords: KafkaRecord[] = []
+  const foldingEvents: ReducerEvent[] = []
   const ids: string[] = []
   const foldPrefetched = () => {
     if (ids.length > 0) store.prefetch?.(ids)
-    for (const { record, event, id } of folding) foldOne(record, event, id)
-    folding.length = 0
+    for (let i = 0; i < ids.length; i++) foldOne(foldingRecords[i], foldingEvents[i], ids[i])
+    foldingRecords.length = 0
+    foldingEvents.length = 0
     ids.length = 0
   }
   const foldRecords = async (records: KafkaRecord[]) => {
@@ -214,9 +217,10 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
         foldOne(record, event, id)
         continue
       }
-      folding.push({ record, event, id })
+      foldingRecords.push(record)
+      foldingEvents.push(event)
       ids.push(id)
-      if (folding.length === PREFETCH_EVENTS) foldPrefetched()
+      if (ids.length === PREFETCH_EVENTS) foldPrefetched()
     }
     foldPrefetched()
   }

@@ -120,8 +120,11 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
         ? parallelism(ranges, request.parallel.workers)
         : 1
       : 1
-  const checkpointEvents =
-    request.checkpointEvents ?? (store.location === 'memory' ? Number.POSITIVE_INFINITY : 500_000)
+  // A state file commits every 5 s (fold.ts) and when its cache is full of changed states; a count
+  // of events would only add commits to fast replays, each writing every changed state and
+  // trimming the cache, whose states are then read again (1M sample events: 4.39 → 3.86 s,
+  // medians of 5 alternating, against commits every 500,000 events). A kill redoes ≤ 5 s.
+  const checkpointEvents = request.checkpointEvents ?? Number.POSITIVE_INFINITY
   const inMemory = store.location === 'memory'
   const merged = topics.length > 1 ? mergeAcrossTopics(request, reader, ranges) : undefined
   const result = await (workers > 1 && request.parallel
