@@ -101,6 +101,40 @@ export class InternalError extends EsError {
   readonly exitCode = ExitCode.internal
 }
 
+/**
+ * What a file system's refusal means, for an error of Node.js (`ENOSPC`…) or of SQLite
+ * (`SQLITE_FULL`…); undefined for anything else. Such an error is the machine's state, not a bug.
+ */
+export function fileSystemFailure(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code
+  if (typeof code !== 'string') return undefined
+  for (const [pattern, meaning] of FILE_SYSTEM_FAILURES) if (pattern.test(code)) return meaning
+  return undefined
+}
+
+const FILE_SYSTEM_FAILURES: Array<[RegExp, string]> = [
+  [/^(ENOSPC|SQLITE_FULL)/, 'no space left on the device'],
+  [/^EDQUOT/, 'disk quota exceeded'],
+  [/^(EROFS|SQLITE_READONLY)/, 'the file system is read-only'],
+  [/^(EACCES|EPERM)$/, 'permission denied'],
+  [/^(EIO|SQLITE_IOERR)/, 'an I/O error'],
+]
+
+/**
+ * `error` as exit 3 naming `what` (a file or directory es must write) when a file system
+ * refused it; otherwise `error` itself.
+ */
+export function asFileSystemError(error: unknown, what: string, suggestion: string): unknown {
+  if (error instanceof EsError) return error
+  const meaning = fileSystemFailure(error)
+  if (meaning === undefined) return error
+  return new ConfigError(`${what}: ${meaning} (${(error as { code: string }).code})`, {
+    code: 'FILE_SYSTEM',
+    suggestion,
+    cause: error,
+  })
+}
+
 /** Renders `where` as `topic/partition@offset`-style text for one-line messages. */
 export function describeRecordPosition(topic: string, partition: number, offset: number | string): string {
   return `${topic}/${partition}@${offset}`
@@ -156,6 +190,14 @@ export function toThreadError(error: unknown, what: string): ThreadError {
       message: error.line,
       suggestion: error.suggestion,
       where: error.where,
+    }
+  }
+  const meaning = fileSystemFailure(error)
+  if (meaning !== undefined) {
+    return {
+      exitCode: ExitCode.config,
+      code: 'FILE_SYSTEM',
+      message: `${meaning} in ${what}: ${(error as Error).message}`,
     }
   }
   return { exitCode: 70, code: 'INTERNAL', message: `internal error in ${what}: ${(error as Error)?.message ?? error}` }

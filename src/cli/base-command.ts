@@ -7,7 +7,15 @@ import { Command, Flags, type Interfaces } from '@oclif/core'
 import { loadConfig } from '../config/load.js'
 import { readOnlyRefusal } from '../config/profiles.js'
 import type { ResolvedConfig } from '../config/types.js'
-import { CancelledError, EsError, ExitCode, InternalError, InterruptedError } from '../errors.js'
+import {
+  CancelledError,
+  ConfigError,
+  EsError,
+  ExitCode,
+  fileSystemFailure,
+  InternalError,
+  InterruptedError,
+} from '../errors.js'
 import { confirm } from '../prompts/confirm.js'
 import { escapeControl } from '../render/escape.js'
 import { createOutput, type Output } from '../render/output.js'
@@ -257,6 +265,13 @@ export abstract class EsCommand<Result> extends Command {
 export function toEsError(error: unknown): EsError {
   if (error instanceof EsError) return error
   const e = error as Error | undefined
+  // A file system that refused a write (disk full, read-only…) is the machine's state, not a bug.
+  if (fileSystemFailure(error) !== undefined) {
+    return new ConfigError(`${fileSystemFailure(error)}: ${e?.message ?? String(error)}`, {
+      code: 'FILE_SYSTEM',
+      cause: error,
+    })
+  }
   return new InternalError(`internal error: ${e?.message ?? String(error)}`, {
     code: 'INTERNAL',
     suggestion: 'this is a bug: please report it with the --verbose output',

@@ -3,11 +3,11 @@
  * reducer, and posts the aggregates changed since the last checkpoint together with its positions.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import { toThreadError } from '../errors.js'
+import { asFileSystemError, toThreadError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
 import { openRuntime } from '../service/runtime.js'
 import { SpillingStateStore } from '../stores/spilling-state-store.js'
-import { SqliteStateStore } from '../stores/sqlite-state-store.js'
+import { SqliteStateStore, STATE_FILE_RESUME_ADVICE } from '../stores/sqlite-state-store.js'
 import type { OpenedState, PartitionOffsets, StateStore } from '../stores/state-store.js'
 import { encodeStateRows } from './encoded-rows.js'
 import { fold } from './fold.js'
@@ -133,5 +133,7 @@ async function main(input: FoldWorkerInput): Promise<void> {
 }
 
 main(workerData as FoldWorkerInput).catch((error: unknown) => {
-  post({ kind: 'error', ...toThreadError(error, 'a replay worker') })
+  const shared = (workerData as FoldWorkerInput).sharedFile
+  const named = shared ? asFileSystemError(error, `state file ${shared.path}`, STATE_FILE_RESUME_ADVICE) : error
+  post({ kind: 'error', ...toThreadError(named, 'a replay worker') })
 })

@@ -7,11 +7,11 @@ import { lstat, realpath, rename, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import type { ResolvedConfig } from '../config/types.js'
-import { ConfigError } from '../errors.js'
+import { asFileSystemError, ConfigError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
-import { SqliteStateStore } from '../stores/sqlite-state-store.js'
+import { SqliteStateStore, STATE_FILE_RESUME_ADVICE } from '../stores/sqlite-state-store.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
 import { describeOrdering, emptyOrderingReport, mergeByTimestamp, type OrderingReport } from './merge.js'
@@ -165,7 +165,13 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
           stateFile && !merged && request.keyIsAggregateId && request.aggregate === undefined
             ? { dir: spillDir(stateFile.location), topic: topics[0], capacity: () => stateFile.cacheCapacity() }
             : undefined,
-      }))
+      })
+  ).catch((error: unknown) => {
+    // A full disk (the state file, or the rounds beside it): the file keeps its last commit.
+    throw stateFile === undefined
+      ? error
+      : asFileSystemError(error, `state file ${stateFile.location}`, STATE_FILE_RESUME_ADVICE)
+  })
 
   const partitions = ranges.map((range) => ({
     topic: range.topic,

@@ -14,7 +14,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type BetterSqlite3 from 'better-sqlite3'
-import { ConfigError, InvalidDataError } from '../errors.js'
+import { asFileSystemError, ConfigError, fileSystemFailure, InvalidDataError } from '../errors.js'
 import { type CacheBound, DEFAULT_CACHE, StateCache, type StateWriter } from './state-cache.js'
 import {
   type OpenedState,
@@ -64,6 +64,10 @@ interface Statements {
   addAggregates: BetterSqlite3.Statement
 }
 
+/** What to do when a state file's disk refused a write during a replay (its last commit stays). */
+export const STATE_FILE_RESUME_ADVICE =
+  'the file holds what was last committed; free space there or choose a file on another disk, then run again without --from-beginning to resume'
+
 export class SqliteStateStore implements StateStore, StateWriter {
   readonly location: string
   private db?: BetterSqlite3.Database
@@ -103,6 +107,13 @@ export class SqliteStateStore implements StateStore, StateWriter {
           topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
           PRIMARY KEY (topic, partition)) WITHOUT ROWID;`)
     } catch (error) {
+      if (fileSystemFailure(error)) {
+        throw asFileSystemError(
+          error,
+          `state file ${this.location}`,
+          'free space there, or choose a file on another disk',
+        )
+      }
       throw new InvalidDataError(`${this.location} is not a usable state file: ${(error as Error).message}`, {
         code: 'STATE_FILE_INVALID',
         where: { file: this.location },

@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { ConfigError, ExitCode, NotFoundError, nearMatches, UsageError } from '../../src/errors.js'
+import {
+  asFileSystemError,
+  ConfigError,
+  ExitCode,
+  fileSystemFailure,
+  NotFoundError,
+  nearMatches,
+  toThreadError,
+  UsageError,
+} from '../../src/errors.js'
 
 describe('errors', () => {
   it('carry the exit codes of SPEC', () => {
@@ -25,5 +34,26 @@ describe('errors', () => {
   it('finds near matches for suggestions', () => {
     assert.deepEqual(nearMatches('bank.evnts', ['bank.events', 'bank.commands', 'other']), ['bank.events'])
     assert.deepEqual(nearMatches('zzz', ['bank.events']), [])
+  })
+  it('tell a file system that refused a write (Node.js and SQLite codes) from a bug', () => {
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })
+    const readOnly = Object.assign(new Error('attempt to write a readonly database'), {
+      code: 'SQLITE_READONLY_DBMOVED',
+    })
+    assert.equal(fileSystemFailure(enospc), 'no space left on the device')
+    assert.equal(fileSystemFailure(full), 'no space left on the device')
+    assert.equal(fileSystemFailure(readOnly), 'the file system is read-only')
+    assert.equal(fileSystemFailure(new TypeError('x is undefined')), undefined)
+    assert.equal(fileSystemFailure(Object.assign(new Error('busy'), { code: 'SQLITE_BUSY' })), undefined)
+
+    const named = asFileSystemError(full, 'state file /d/s.db', 'free space') as ConfigError
+    assert.equal(named.exitCode, ExitCode.config)
+    assert.equal(named.message, 'state file /d/s.db: no space left on the device (SQLITE_FULL)')
+    const bug = new TypeError('x is undefined')
+    assert.equal(asFileSystemError(bug, 'state file /d/s.db', 'free space'), bug)
+
+    assert.equal(toThreadError(enospc, 'a replay worker').exitCode, ExitCode.config)
+    assert.equal(toThreadError(bug, 'a replay worker').exitCode, ExitCode.internal)
   })
 })
