@@ -9,6 +9,8 @@ export interface ProgressState {
   done: number
   total: number
   elapsedMs: number
+  /** Records read but not folded yet (a fold in rounds reads a round ahead). */
+  pending?: number
 }
 
 export interface Progress {
@@ -39,7 +41,8 @@ export function progressLine(state: ProgressState, label = 'records'): string {
   const percent = state.total > 0 ? Math.min(100, (state.done / state.total) * 100) : 100
   const remaining = Math.max(0, state.total - state.done)
   const eta = rate > 0 ? formatDuration((remaining / rate) * 1000) : '?'
-  return `${percent.toFixed(1).padStart(5)}%  ${state.done.toLocaleString('en-US')}/${state.total.toLocaleString('en-US')} ${label}  ${formatRate(rate)}  ETA ${eta}`
+  const ahead = state.pending ? `  ${state.pending.toLocaleString('en-US')} read ahead (folding in rounds)` : ''
+  return `${percent.toFixed(1).padStart(5)}%  ${state.done.toLocaleString('en-US')}/${state.total.toLocaleString('en-US')} ${label}  ${formatRate(rate)}  ETA ${eta}${ahead}`
 }
 
 export function createProgress(output: Output, label = 'records'): Progress {

@@ -38,8 +38,10 @@ export interface SkippedRecord {
 
 export interface FoldProgress {
   events: number
-  /** Records read so far, skipped ones included, against `total` fixed at start. */
+  /** Records read and folded so far, skipped ones included, against `total` fixed at start. */
   done: number
+  /** Records read but not folded yet (a fold in rounds reads a round ahead). */
+  pending?: number
   total: number
   elapsedMs: number
 }
@@ -125,6 +127,8 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
   let skippedCount = 0
   let events = 0
   let done = 0
+  /** Records read from the batches (folded, or spilled for a round). */
+  let read = 0
   let sinceCheckpoint = 0
   let lastProgress = 0
 
@@ -230,7 +234,7 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     const now = Date.now()
     if (now - lastProgress < 200) return
     lastProgress = now
-    options.onProgress({ events, done, total: options.total, elapsedMs: now - started })
+    options.onProgress({ events, done, total: options.total, elapsedMs: now - started, pending: read - done })
   }
 
   const commit = async () => {
@@ -242,7 +246,6 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
   // Rounds (see ROUND_CACHES): records read but not folded yet, and the size of this round.
   let spill: RecordSpill | undefined
   let roundEvents = 0
-  let read = 0
   const beginRound = (capacity: number) => {
     const events = Math.max(1, Math.min(roundEvents, options.total - read))
     spill!.begin({
@@ -275,6 +278,7 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
         for (const record of batch.records) spill.add(record)
         // Committed only with the round that folds these records.
         offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
+        progress()
         if (spill.count >= roundEvents) {
           await foldRound()
           roundEvents = Math.min(2 * roundEvents, MAX_ROUND_EVENTS)
