@@ -44,12 +44,16 @@ export class RecordSpill {
   private files: RangeFile[] = []
   private shape: RoundShape = { ranges: 1, sample: 1 }
 
-  /** `dir`: a directory of its own (created; removed by `close`). */
+  /** Removes the directory if the process exits first (Ctrl-C exits at once, with 130). */
+  private readonly onExit = () => rmSync(this.dir, { recursive: true, force: true })
+
+  /** `dir`: a directory of its own (created; removed by `close`, or when the process exits). */
   constructor(
     private readonly dir: string,
     private readonly topic: string,
   ) {
     mkdirSync(dir, { recursive: true })
+    process.on('exit', this.onExit)
   }
 
   /** Starts a round (the spill is empty): its records will be split into `shape.ranges` ranges. */
@@ -105,6 +109,7 @@ export class RecordSpill {
     for (const file of this.files) file.discard()
     this.files = []
     rmSync(this.dir, { recursive: true, force: true })
+    process.off('exit', this.onExit)
   }
 
   private fixRanges(): void {

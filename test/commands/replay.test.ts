@@ -579,6 +579,58 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
       assert.deepEqual(JSON.parse(fullState), expectedAccounts(events))
     })
   }
+
+  it('Ctrl-C during a round exits 130 and leaves no spilled records behind', async () => {
+    const reducer = join(dir, 'slower-bank-reducer.js')
+    await writeFile(
+      reducer,
+      [
+        `import * as bank from ${JSON.stringify(pathToFileURL(bankReducer).href)}`,
+        'let folded = 0',
+        'export const initialState = bank.initialState',
+        'export function evolve(state, event) {',
+        '  if (++folded % 100 === 0) { const until = Date.now() + 2; while (Date.now() < until) {} }',
+        '  return bank.evolve(state, event)',
+        '}',
+        '',
+      ].join('\n'),
+    )
+    const file = join(dir, 'interrupted.db')
+    const child = spawn(
+      process.execPath,
+      [
+        esBin,
+        'replay',
+        '--brokers',
+        brokers,
+        '--topic',
+        topic,
+        '--reducer',
+        reducer,
+        '--state',
+        file,
+        '--cache',
+        '1000',
+      ],
+      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    )
+    child.stderr!.resume()
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+    try {
+      await waitFor(
+        'the spill directory of a round',
+        () => ({ ended: child.exitCode !== null, spills: spillsOf(file).length }),
+        (s) => s.ended || s.spills > 0,
+        { timeoutMs: 60_000, intervalMs: 10 },
+      )
+      assert.equal(child.exitCode, null, 'the replay ended before a round began')
+      child.kill('SIGINT')
+      assert.equal(await exited, 130)
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+    assert.deepEqual(spillsOf(file), [])
+  })
 })
 
 describe('es replay while a producer keeps writing', () => {
