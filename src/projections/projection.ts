@@ -157,7 +157,10 @@ export async function foldRanges(request: FoldRequest): Promise<ReplaySummary> {
     onError: request.onError,
     onProgress: request.onProgress,
     onWarning: request.onWarning,
-    keyIsAggregateId: runtime.service.envelope.aggregateId === 'key',
+    // The id read from the key as UTF-8 text (string and bytes codecs): a fold in rounds ranges
+    // records by it. Keys of other codecs may read as one id from different bytes.
+    aggregateIdIsKeyText:
+      runtime.service.envelope.aggregateId === 'key' && ['string', 'bytes'].includes(runtime.service.codec.key.type),
     // Workers build their own reader from the config: not with an injected (test) reader.
     parallel:
       runtime.injectedReader || runtime.service.envelope.aggregateId !== 'key'

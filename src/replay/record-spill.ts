@@ -65,13 +65,13 @@ export class RecordSpill {
     this.count++
     if (this.boundaries === undefined) {
       // Copies: a record's key is a view of its whole fetch response, which must not stay alive.
-      if (record.key !== null) this.sampledKeys.push(Buffer.from(record.key))
+      if (record.key !== null) this.sampledKeys.push(Buffer.from(canonicalKey(record.key)))
       this.sampled ??= new RangeFile(join(this.dir, 'sample'))
       this.sampled.write(record)
       if (this.count >= this.shape.sample) this.fixRanges()
       return
     }
-    this.files[rangeOf(record.key, this.boundaries)].write(record)
+    this.files[rangeOf(canonicalOrNull(record.key), this.boundaries)].write(record)
   }
 
   /**
@@ -123,7 +123,7 @@ export class RecordSpill {
     this.sampled = undefined
     if (sampled === undefined) return
     for (const records of sampled.read(this.topic, 1024, true)) {
-      for (const record of records) this.files[rangeOf(record.key, this.boundaries)].write(record)
+      for (const record of records) this.files[rangeOf(canonicalOrNull(record.key), this.boundaries)].write(record)
     }
   }
 
@@ -139,10 +139,10 @@ export class RecordSpill {
       for (const record of records) {
         if (record.key === null) continue
         seen++
-        if (sample.length < size) sample.push(Buffer.from(record.key))
+        if (sample.length < size) sample.push(Buffer.from(canonicalKey(record.key)))
         else {
           const slot = Math.floor(Math.random() * seen)
-          if (slot < size) sample[slot] = Buffer.from(record.key)
+          if (slot < size) sample[slot] = Buffer.from(canonicalKey(record.key))
         }
       }
     }
@@ -150,7 +150,7 @@ export class RecordSpill {
     if (boundaries.length === 0) return undefined
     const split = Array.from({ length: boundaries.length + 1 }, (_, i) => new RangeFile(`${file.path}.${i}`))
     for (const records of file.read(this.topic, 1024, true)) {
-      for (const record of records) split[rangeOf(record.key, boundaries)].write(record)
+      for (const record of records) split[rangeOf(canonicalOrNull(record.key), boundaries)].write(record)
     }
     return split
   }
@@ -184,6 +184,22 @@ export function rangeOf(key: Buffer | null, boundaries: Buffer[]): number {
     else high = middle
   }
   return low
+}
+
+/**
+ * The key as the aggregate id it is read as (UTF-8 text, as the `string` and `bytes` key codecs
+ * give it): ASCII as it is; otherwise decoded and encoded again, so that keys that read as one id
+ * (an invalid sequence and U+FFFD itself both read as U+FFFD) are one key here, in one range.
+ */
+export function canonicalKey(key: Buffer): Buffer {
+  for (let i = 0; i < key.length; i++) {
+    if (key[i] >= 0x80) return Buffer.from(key.toString('utf8'), 'utf8')
+  }
+  return key
+}
+
+function canonicalOrNull(key: Buffer | null): Buffer | null {
+  return key === null ? null : canonicalKey(key)
 }
 
 /**

@@ -37,8 +37,8 @@ export interface ReplayRequest {
   onProgress?: (progress: FoldProgress) => void
   onWarning?: (message: string) => void
   checkpointEvents?: number
-  /** The aggregate id is the record key (so a key's records are one aggregate's). */
-  keyIsAggregateId?: boolean
+  /** The aggregate id is the record key read as UTF-8 text (so a key's records are one aggregate's). */
+  aggregateIdIsKeyText?: boolean
   /**
    * Fold partition groups in worker threads when this replay allows it (one topic, aggregate id =
    * record key, a fresh start, no --aggregate): `workers` forces a count (1: never), otherwise
@@ -162,7 +162,7 @@ export async function runReplay(request: ReplayRequest): Promise<ReplaySummary> 
         heapBudget: inMemory ? undefined : new HeapBudget(),
         // A state file's own fold of one topic keyed by aggregate: in rounds past its cache.
         rounds:
-          stateFile && !merged && request.keyIsAggregateId && request.aggregate === undefined
+          stateFile && !merged && request.aggregateIdIsKeyText && request.aggregate === undefined
             ? { dir: spillDir(stateFile.location), topic: topics[0], capacity: () => stateFile.cacheCapacity() }
             : undefined,
       })

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import type { KafkaRecord } from '../../src/kafka/record.js'
 import { type FoldBatch, fold } from '../../src/replay/fold.js'
 import {
+  canonicalKey,
   chooseBoundaries,
   compareBytes,
   decodeRecords,
@@ -387,6 +388,31 @@ describe('fold in rounds (a state file whose aggregates outgrow its cache)', () 
         .sort()
     assert.deepEqual(sameKeyOrder(seen), sameKeyOrder(added))
     assert.ok(seen.some((r) => r.value?.length === 3 * 1024 * 1024 && r.value.every((b) => b === 0x76)))
+    spill.close()
+  })
+  it('ranges keys by the aggregate id they are read as: keys that read as one id (U+FFFD) share a range, in order', () => {
+    // An invalid byte reads as U+FFFD, as do the bytes of U+FFFD itself: one aggregate id.
+    const replaced = Buffer.from('k\uFFFD')
+    const invalid = Buffer.from([0x6b, 0xff])
+    assert.deepEqual(canonicalKey(invalid), replaced)
+    const ascii = Buffer.from('acc-1')
+    assert.equal(canonicalKey(ascii), ascii, 'ASCII keys as they are')
+    const spill = new RecordSpill(join(dir, 'spill-utf8'), 't')
+    spill.begin({ ranges: 4, sample: 4 })
+    const keyed = (key: Buffer, i: number): KafkaRecord => ({ ...record(0, i, null, { i }), key })
+    // In byte order a boundary would fall between the two spellings of "k\uFFFD".
+    const added = [keyed(Buffer.from('a'), 0), keyed(invalid, 1), keyed(replaced, 2), keyed(Buffer.from('z'), 3)]
+    for (const r of added) spill.add(r)
+    const ranges: number[][] = []
+    for (const range of spill.drain(64)) {
+      const offsets: number[] = []
+      for (const chunk of range) offsets.push(...chunk.map((r) => r.offset))
+      ranges.push(offsets)
+    }
+    assert.ok(
+      ranges.some((offsets) => offsets.join() === '1,2'),
+      `the two spellings in one range, in order: ${JSON.stringify(ranges)}`,
+    )
     spill.close()
   })
 })
