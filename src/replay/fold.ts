@@ -193,40 +193,64 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     foldingEvents.length = 0
     ids.length = 0
   }
-  const foldRecords = async (records: KafkaRecord[]) => {
-    const prefetching = store.prefetch !== undefined
-    for (const record of records) {
+  /** A decoded event with an aggregate id (otherwise it throws, as an undecodable record). */
+  const checked = (record: KafkaRecord, event: ReducerEvent): ReducerEvent => {
+    if (event.aggregateId === undefined || event.aggregateId === null) {
+      throw new InvalidDataError(`record at ${record.topic}/${record.partition}@${record.offset} has no aggregate id`, {
+        code: 'NO_AGGREGATE_ID',
+        where: { topic: record.topic, partition: record.partition, offset: record.offset },
+      })
+    }
+    return event
+  }
+  /** Folds a checked event now, or with its prefetch group (outside the decoding's try: a reducer that throws fails). */
+  const take = (record: KafkaRecord, event: ReducerEvent) => {
+    const id = String(event.aggregateId)
+    if (options.aggregate !== undefined && id !== options.aggregate) return
+    if (store.prefetch === undefined) {
+      foldOne(record, event, id)
+      return
+    }
+    foldingRecords.push(record)
+    foldingEvents.push(event)
+    ids.push(id)
+    if (ids.length === PREFETCH_EVENTS) foldPrefetched()
+  }
+  /**
+   * Folds `records` from `from`: synchronously while decoding is (no promise per batch: the fold
+   * keeps the reader's pace, as it did inline); a decode that waits (a schema to fetch) continues
+   * the batch asynchronously.
+   */
+  const foldRecords = (records: KafkaRecord[], from = 0): Promise<void> | undefined => {
+    for (let i = from; i < records.length; i++) {
+      const record = records[i]
       done++
       let event: ReducerEvent
       try {
         const decoded = decode(record)
-        event = decoded instanceof Promise ? await decoded : decoded
-        if (event.aggregateId === undefined || event.aggregateId === null) {
-          throw new InvalidDataError(
-            `record at ${record.topic}/${record.partition}@${record.offset} has no aggregate id`,
-            {
-              code: 'NO_AGGREGATE_ID',
-              where: { topic: record.topic, partition: record.partition, offset: record.offset },
-            },
-          )
-        }
+        if (decoded instanceof Promise) return foldRecordsAfter(records, i, decoded)
+        event = checked(record, decoded)
       } catch (error) {
         if (options.onError === 'fail') throw asInvalidData(error, record)
         skip(record, error)
         continue
       }
-      const id = String(event.aggregateId)
-      if (options.aggregate !== undefined && id !== options.aggregate) continue
-      if (!prefetching) {
-        foldOne(record, event, id)
-        continue
-      }
-      foldingRecords.push(record)
-      foldingEvents.push(event)
-      ids.push(id)
-      if (ids.length === PREFETCH_EVENTS) foldPrefetched()
+      take(record, event)
     }
     foldPrefetched()
+    return undefined
+  }
+  const foldRecordsAfter = async (records: KafkaRecord[], i: number, decoded: Promise<ReducerEvent>) => {
+    const record = records[i]
+    let event: ReducerEvent | undefined
+    try {
+      event = checked(record, await decoded)
+    } catch (error) {
+      if (options.onError === 'fail') throw asInvalidData(error, record)
+      skip(record, error)
+    }
+    if (event !== undefined) take(record, event)
+    await foldRecords(records, i + 1)
   }
 
   const progress = () => {
@@ -257,7 +281,10 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
     // A range past four times its share is split (its keys grew with time, say).
     const maxRecords = Math.max(PREFETCH_EVENTS, Math.floor(4 * options.rounds!.capacity() * RANGE_CACHE_SHARE))
     for (const range of spill!.drain(PREFETCH_EVENTS, maxRecords)) {
-      for (const records of range) await foldRecords(records)
+      for (const records of range) {
+        const pending = foldRecords(records)
+        if (pending) await pending
+      }
       store.writeBack?.()
       options.heapBudget?.check()
       progress()
@@ -278,6 +305,7 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
         for (const record of batch.records) spill.add(record)
         // Committed only with the round that folds these records.
         offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
+        options.heapBudget?.check()
         progress()
         if (spill.count >= roundEvents) {
           await foldRound()
@@ -286,7 +314,8 @@ export async function fold(options: FoldOptions): Promise<FoldResult> {
         }
         continue
       }
-      await foldRecords(batch.records)
+      const pending = foldRecords(batch.records)
+      if (pending) await pending
       offsets.set(partitionKey(batch.topic, batch.partition), batch.position)
       options.heapGuard?.guard.check(store.size, options.heapGuard.where)
       options.heapBudget?.check()
