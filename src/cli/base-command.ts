@@ -266,8 +266,9 @@ export function toEsError(error: unknown): EsError {
   if (error instanceof EsError) return error
   const e = error as Error | undefined
   // A file system that refused a write (disk full, read-only…) is the machine's state, not a bug.
-  if (fileSystemFailure(error) !== undefined) {
-    return new ConfigError(`${fileSystemFailure(error)}: ${e?.message ?? String(error)}`, {
+  const refused = fileSystemFailure(error)
+  if (refused !== undefined) {
+    return new ConfigError(`${refused}: ${e?.message ?? String(error)}`, {
       code: 'FILE_SYSTEM',
       cause: error,
     })

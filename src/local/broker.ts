@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { InternalError, UnreachableError } from '../errors.js'
 import { importKafkajs } from '../kafka/kafkajs-internals.js'
+import { isAlive } from '../process-alive.js'
 import { ensureKafkaJars, javaArgs, KAFKA_VERSION, requireTool } from './jars.js'
 
 const execFileAsync = promisify(execFile)
@@ -392,15 +393,6 @@ export function runningLocalBrokers(
     }
   }
   return running
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 async function readRecord(file: string): Promise<BrokerRecord | undefined> {

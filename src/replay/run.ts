@@ -11,6 +11,7 @@ import { asFileSystemError, ConfigError } from '../errors.js'
 import { HeapBudget, HeapGuard } from '../heap.js'
 import type { LogReader, PartitionRange } from '../kafka/log-reader.js'
 import type { KafkaRecord } from '../kafka/record.js'
+import { isAlive } from '../process-alive.js'
 import { SqliteStateStore, STATE_FILE_RESUME_ADVICE } from '../stores/sqlite-state-store.js'
 import { partitionKey, type StateStore } from '../stores/state-store.js'
 import { type FoldProgress, fold, type SkippedRecord } from './fold.js'
@@ -208,7 +209,7 @@ function spillDir(stateFile: string): string {
   for (const name of readdirSafe(dirname(stateFile))) {
     if (!name.startsWith(prefix)) continue
     const pid = Number(name.slice(prefix.length))
-    if (Number.isInteger(pid) && pid !== process.pid && !alive(pid)) {
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) {
       rmSync(join(dirname(stateFile), name), { recursive: true, force: true })
     }
   }
@@ -220,15 +221,6 @@ function readdirSafe(dir: string): string[] {
     return readdirSync(dir)
   } catch {
     return []
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

@@ -415,6 +415,29 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
     await kcatProduce(brokers, topic, events)
   })
 
+  /**
+   * The bank reducer, slowed down when SLOW_REDUCER is set, so a kill lands mid-way. One file, so
+   * the same reducer identity for a killed run and the resumed one.
+   */
+  async function slowBankReducer(): Promise<string> {
+    const reducer = join(dir, 'slow-bank-reducer.js')
+    await writeFile(
+      reducer,
+      [
+        `import * as bank from ${JSON.stringify(pathToFileURL(bankReducer).href)}`,
+        'const slow = process.env.SLOW_REDUCER === "1"',
+        'let folded = 0',
+        'export const initialState = bank.initialState',
+        'export function evolve(state, event) {',
+        '  if (slow && ++folded % 100 === 0) { const until = Date.now() + 2; while (Date.now() < until) {} }',
+        '  return bank.evolve(state, event)',
+        '}',
+        '',
+      ].join('\n'),
+    )
+    return reducer
+  }
+
   /** The directories of rounds (src/replay/fold.ts) beside a state file. */
   function spillsOf(file: string): string[] {
     return readdirSync(dirname(file)).filter((entry) => entry.startsWith(`${basename(file)}.rounds-`))
@@ -447,23 +470,7 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
     const workerArgs = workers === undefined ? [] : ['--workers', workers]
     const name = `${cache === undefined ? 'default' : `cache-${cache}`}${workers === undefined ? '' : `-workers-${workers}`}`
     it(`resumes without --from-beginning and ends in the state of an uninterrupted replay (cache: ${cache ?? 'default'}, ${workers ?? 1} thread(s))`, async () => {
-      // The bank reducer, slowed down when SLOW_REDUCER is set, so the kill lands mid-way. Same file,
-      // so the same reducer identity for the killed run and the resumed one.
-      const reducer = join(dir, 'slow-bank-reducer.js')
-      await writeFile(
-        reducer,
-        [
-          `import * as bank from ${JSON.stringify(pathToFileURL(bankReducer).href)}`,
-          'const slow = process.env.SLOW_REDUCER === "1"',
-          'let folded = 0',
-          'export const initialState = bank.initialState',
-          'export function evolve(state, event) {',
-          '  if (slow && ++folded % 100 === 0) { const until = Date.now() + 2; while (Date.now() < until) {} }',
-          '  return bank.evolve(state, event)',
-          '}',
-          '',
-        ].join('\n'),
-      )
+      const reducer = await slowBankReducer()
       const killedFile = join(dir, `killed-${name}.db`)
       const inRounds = cache !== undefined && workers === undefined
       const resumedOut = join(dir, `resumed-${name}.json`)
@@ -581,20 +588,7 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
   }
 
   it('Ctrl-C during a round exits 130 and leaves no spilled records behind', async () => {
-    const reducer = join(dir, 'slower-bank-reducer.js')
-    await writeFile(
-      reducer,
-      [
-        `import * as bank from ${JSON.stringify(pathToFileURL(bankReducer).href)}`,
-        'let folded = 0',
-        'export const initialState = bank.initialState',
-        'export function evolve(state, event) {',
-        '  if (++folded % 100 === 0) { const until = Date.now() + 2; while (Date.now() < until) {} }',
-        '  return bank.evolve(state, event)',
-        '}',
-        '',
-      ].join('\n'),
-    )
+    const reducer = await slowBankReducer()
     const file = join(dir, 'interrupted.db')
     const child = spawn(
       process.execPath,
@@ -612,7 +606,7 @@ describe('es replay killed with SIGKILL during a file-backed replay', () => {
         '--cache',
         '1000',
       ],
-      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      { env: { ...process.env, NO_COLOR: '1', SLOW_REDUCER: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
     )
     child.stderr!.resume()
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))

@@ -215,6 +215,22 @@ describe('fold in rounds (a state file whose aggregates outgrow its cache)', () 
     for (const b of list) yield b
   }
 
+  /** The oracle: the same batches folded in memory, in log order. */
+  async function foldInMemory(batches: FoldBatch[]): Promise<MemoryStateStore> {
+    const memory = new MemoryStateStore()
+    await memory.open({ reducer: sequence.identity, topics: ['t'] }, { fresh: true })
+    await fold({
+      batches: iterate(batches),
+      total: batches.reduce((sum, b) => sum + b.records.length, 0),
+      startOffsets: new Map(),
+      decode,
+      reducer: sequence,
+      store: memory,
+      onError: 'fail',
+    })
+    return memory
+  }
+
   /** A state file counting the states it writes. */
   class CountingStore extends SqliteStateStore {
     statesWritten = 0
@@ -228,17 +244,7 @@ describe('fold in rounds (a state file whose aggregates outgrow its cache)', () 
     const batches = log(1000, 40)
     const events = batches.reduce((sum, b) => sum + b.records.length, 0)
     const total = events
-    const memory = new MemoryStateStore()
-    await memory.open({ reducer: sequence.identity, topics: ['t'] }, { fresh: true })
-    await fold({
-      batches: iterate(batches),
-      total,
-      startOffsets: new Map(),
-      decode,
-      reducer: sequence,
-      store: memory,
-      onError: 'fail',
-    })
+    const memory = await foldInMemory(batches)
 
     const file = join(dir, 'rounds.db')
     const store = new CountingStore(file, { cache: { states: 50 } })
@@ -320,17 +326,7 @@ describe('fold in rounds (a state file whose aggregates outgrow its cache)', () 
       onError: 'fail',
       rounds: { dir: `${file}.rounds-test`, topic: 't', capacity: () => resumed.cacheCapacity() },
     })
-    const memory = new MemoryStateStore()
-    await memory.open({ reducer: sequence.identity, topics: ['t'] }, { fresh: true })
-    await fold({
-      batches: iterate(batches),
-      total,
-      startOffsets: new Map(),
-      decode,
-      reducer: sequence,
-      store: memory,
-      onError: 'fail',
-    })
+    const memory = await foldInMemory(batches)
     assert.deepEqual([...resumed.entries()], [...memory.entries()])
     await resumed.close()
   })
